@@ -1,0 +1,46 @@
+//! The umbrella [`Error`]: one variant per subsystem, each convertible with `?`.
+
+use crate::auth::AuthError;
+use crate::model::{StatusTransitionError, ValidationError};
+use crate::store::StoreError;
+
+/// Anything the Kyozo API can fail with. Match a subsystem's variant to handle its
+/// errors narrowly; every variant's message stands on its own.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A value was refused by a validation.
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// A status change the lifecycle does not allow.
+    #[error(transparent)]
+    Transition(#[from] StatusTransitionError),
+    /// The actor may not do this.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+    /// No such record visible to the actor. A record of another team answers this too,
+    /// so nothing leaks about other teams.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// What kind of record.
+        kind: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { kind, id } => Error::NotFound { kind, id },
+            StoreError::Invalid(v) => Error::Validation(v),
+            other => Error::Store(other),
+        }
+    }
+}
+
+/// Result of a Kyozo API call.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,262 @@
+//! [`Kyozo`], the runtime API, and [`KyozoBuilder`]. Every call that acts for someone
+//! takes an [`Actor`] and goes through [`policy::decide`] before it touches the store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::auth::policy::{self, Decision, Operation, Principal, Target};
+use crate::auth::{Actor, AuthError};
+use crate::error::{Error, Result};
+use crate::model::{
+    DeploymentEvent, EventKind, EventPayload, Member, MemberId, NewEvent, Role, ServiceId,
+    ServiceInstance, ServicePermission, ServiceStatus, Team, TeamId, Workspace,
+};
+use crate::store::{MemoryStore, Store, StoreExt};
+
+/// The Kyozo runtime: the one entry point for acting on teams, workspaces and services.
+/// Cheap to clone; clones share the store.
+#[derive(Debug, Clone)]
+pub struct Kyozo {
+    store: Arc<dyn Store>,
+}
+
+/// Builds a [`Kyozo`]: where its state lives.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct KyozoBuilder {
+    store: Option<Arc<dyn Store>>,
+    state_file: Option<PathBuf>,
+}
+
+impl KyozoBuilder {
+    /// Keep state in a redb file (created if missing). The default when
+    /// `KYOZO_STATE` is set (see [`Self::from_env`]).
+    #[cfg(feature = "redb")]
+    pub fn state_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.state_file = Some(path.into());
+        self
+    }
+
+    /// Keep state in this store.
+    pub fn store(mut self, store: impl Store + 'static) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Keep state in this shared store.
+    pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
+    }
+
+    /// Reads `KYOZO_STATE` (a redb file path) from the environment.
+    pub fn from_env(mut self) -> Self {
+        if let Some(p) = std::env::var_os("KYOZO_STATE") {
+            self.state_file = Some(p.into());
+        }
+        self
+    }
+
+    /// Opens the state and returns the runtime. Without a store or a state file, state
+    /// lives in memory and is lost when the process ends.
+    pub fn build(self) -> Result<Kyozo> {
+        let store: Arc<dyn Store> = match (self.store, self.state_file) {
+            (Some(s), _) => s,
+            #[cfg(feature = "redb")]
+            (None, Some(path)) => Arc::new(crate::store::RedbStore::open(path)?),
+            #[cfg(not(feature = "redb"))]
+            (None, Some(path)) => {
+                return Err(crate::model::ValidationError::invalid(
+                    "state_file",
+                    path.display().to_string(),
+                    "a build with the `redb` feature",
+                )
+                .into());
+            }
+            (None, None) => Arc::new(MemoryStore::new()),
+        };
+        Ok(Kyozo { store })
+    }
+}
+
+impl Member {
+    /// The actor acting as this member.
+    pub fn actor(&self) -> Actor {
+        Actor::member(self.team, self.id)
+    }
+}
+
+impl Kyozo {
+    /// Options for a new runtime.
+    pub fn builder() -> KyozoBuilder {
+        KyozoBuilder::default()
+    }
+
+    /// The store underneath. Reads and writes through it bypass the policy: it is for
+    /// the embedding program's own administration, not for acting on behalf of users.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Checks that `actor` may perform `op` on `target`. A member of another team, or a
+    /// service of another team, answers [`Error::NotFound`], exactly as a missing one.
+    pub fn authorize(&self, actor: Actor, op: Operation, target: Target) -> Result<()> {
+        let member = match actor {
+            Actor::System => None,
+            Actor::Member { team, member } => Some(
+                self.store
+                    .member(team, member)?
+                    .ok_or(AuthError::UnknownActor { actor, team })?,
+            ),
+        };
+        let grant = match (&member, target.service) {
+            (Some(m), Some(service)) if m.team == target.team => {
+                self.store.permission(m.team, m.id, service)?
+            }
+            _ => None,
+        };
+        let who = member.as_ref().map_or(Principal::System, Principal::Member);
+        match policy::decide(who, op, target, grant.as_ref()) {
+            Decision::Allow => Ok(()),
+            Decision::Hidden => Err(match target.service {
+                Some(s) => not_found("service", s),
+                None => not_found("team", target.team),
+            }),
+            Decision::Forbidden => Err(AuthError::Forbidden {
+                actor,
+                role: member.map_or(Role::Owner, |m| m.role),
+                operation: op,
+                on: target.service,
+            }
+            .into()),
+        }
+    }
+
+    /// Loads a service of `team` that `actor` may act on with `op`.
+    fn authorized_service(
+        &self,
+        actor: Actor,
+        op: Operation,
+        team: TeamId,
+        id: ServiceId,
+    ) -> Result<ServiceInstance> {
+        // Decide before looking: a member of another team learns nothing, not even
+        // whether the id exists.
+        self.authorize(actor, op, Target::service(team, id))?;
+        self.store
+            .service(team, id)?
+            .ok_or_else(|| not_found("service", id))
+    }
+
+    /// Creates a team with `owner_user` as its owner. Anyone may create a team; they
+    /// own it.
+    pub fn create_team(&self, name: &str, owner_user: &str) -> Result<(Team, Member)> {
+        let team = Team::new(name)?;
+        let owner = Member::new(team.id, owner_user, Role::Owner)?;
+        self.store.put_team(&team)?;
+        self.store.put_member(&owner)?;
+        Ok((team, owner))
+    }
+
+    /// Adds `user` to `team` with `role`.
+    pub fn add_member(&self, actor: Actor, team: TeamId, user: &str, role: Role) -> Result<Member> {
+        self.authorize(actor, Operation::ManageMembers, Target::team(team))?;
+        let member = Member::new(team, user, role)?;
+        self.store.put_member(&member)?;
+        Ok(member)
+    }
+
+    /// Creates a workspace in `team`.
+    pub fn create_workspace(&self, actor: Actor, team: TeamId, name: &str) -> Result<Workspace> {
+        self.authorize(actor, Operation::CreateWorkspace, Target::team(team))?;
+        let ws = Workspace::new(team, name)?;
+        self.store.put_workspace(&ws)?;
+        Ok(ws)
+    }
+
+    /// Creates a service (validated) and records a `service_created` event.
+    pub fn create_service(
+        &self,
+        actor: Actor,
+        mut service: ServiceInstance,
+    ) -> Result<ServiceInstance> {
+        self.authorize(actor, Operation::CreateService, Target::team(service.team))?;
+        service.validate()?;
+        if self
+            .store
+            .workspace(service.team, service.workspace)?
+            .is_none()
+        {
+            return Err(not_found("workspace", service.workspace));
+        }
+        service.status = ServiceStatus::Pending;
+        service.created_by = match actor {
+            Actor::Member { member, .. } => Some(member),
+            Actor::System => None,
+        };
+        self.store.put_service(&service)?;
+        let mut changed: Vec<String> = vec!["name".into(), "folder".into()];
+        changed.extend(service.env.keys().map(|k| format!("env.{k}")));
+        self.store.append_event(
+            NewEvent::new(
+                service.team,
+                service.workspace,
+                service.id,
+                EventKind::ServiceCreated,
+                actor,
+            )
+            .with_payload(EventPayload::Config { changed }),
+        )?;
+        Ok(service)
+    }
+
+    /// A service, as `actor` may see it.
+    pub fn service(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<ServiceInstance> {
+        self.authorized_service(actor, Operation::ViewService, team, id)
+    }
+
+    /// The newest `n` events of a service, newest first.
+    pub fn events(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        n: usize,
+    ) -> Result<Vec<DeploymentEvent>> {
+        let service = self.authorized_service(actor, Operation::ReadEvents, team, id)?;
+        Ok(self.store.latest_events(team, service.id, n)?)
+    }
+
+    /// Grants `rights` on a service to a member of the same team.
+    pub fn grant(&self, actor: Actor, permission: ServicePermission) -> Result<()> {
+        self.authorize(
+            actor,
+            Operation::ManagePermissions,
+            Target::service(permission.team, permission.service),
+        )?;
+        Ok(self.store.put_permission(&permission)?)
+    }
+
+    /// Revokes a member's permission on a service; `false` if there was none.
+    pub fn revoke(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        member: MemberId,
+        service: ServiceId,
+    ) -> Result<bool> {
+        self.authorize(
+            actor,
+            Operation::ManagePermissions,
+            Target::service(team, service),
+        )?;
+        Ok(self.store.delete_permission(team, member, service)?)
+    }
+}
+
+fn not_found(kind: &'static str, id: impl ToString) -> Error {
+    Error::NotFound {
+        kind,
+        id: id.to_string(),
+    }
+}

@@ -1,0 +1,825 @@
+//! [`RedbStore`]: the default store, one redb file.
+//!
+//! Opening never damages what it finds: a file that is not a redb database, a redb
+//! database that is not a Kyozo store, a store written by a newer Kyozo, and a corrupt
+//! file each give their own error and are left as they are. Durability per record type
+//! is written down in `docs/durability.md`.
+
+mod tables;
+
+use std::io::Read;
+use std::ops::RangeInclusive;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use self::tables::*;
+use super::{PruneReport, SCHEMA_VERSION, Store, StoreError, StoreResult, number_events};
+use crate::model::{
+    DeploymentEvent, HealthCheck, Member, MemberId, NewEvent, ServiceDependency, ServiceId,
+    ServiceInstance, ServiceMetric, ServicePermission, Team, TeamId, Timestamp, TopologyDetection,
+    TopologyId, Workspace, WorkspaceId,
+};
+
+/// The first bytes of every redb file.
+const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0A];
+
+/// A store in one redb file. Cheap to share behind an `Arc`; every method is safe to call
+/// from many threads at once (writes are serialized by redb, reads run in parallel).
+#[derive(Debug)]
+pub struct RedbStore {
+    db: Database,
+    path: PathBuf,
+}
+
+/// Options for opening a [`RedbStore`].
+#[derive(Debug, Clone)]
+pub struct RedbStoreBuilder {
+    path: PathBuf,
+    verify_on_open: bool,
+    cache_bytes: Option<usize>,
+}
+
+impl RedbStoreBuilder {
+    /// Options for the store at `path` (created if missing).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self {
+            path: path.into(),
+            verify_on_open: true,
+            cache_bytes: None,
+        }
+    }
+
+    /// Whether to verify every page's checksum when opening (default: yes). Without it
+    /// opening a large file is faster, but a file damaged outside Kyozo is trusted.
+    pub fn verify_on_open(mut self, verify: bool) -> Self {
+        self.verify_on_open = verify;
+        self
+    }
+
+    /// The page cache's size in bytes (default: redb's, 1 GiB at most).
+    pub fn cache_bytes(mut self, bytes: usize) -> Self {
+        self.cache_bytes = Some(bytes);
+        self
+    }
+
+    /// Opens the store, creating it if the file is missing or empty.
+    pub fn open(self) -> StoreResult<RedbStore> {
+        let path = self.path;
+        let fresh = check_magic(&path)?;
+        let mut builder = Database::builder();
+        builder.set_check_integrity_on_open(self.verify_on_open);
+        if let Some(bytes) = self.cache_bytes {
+            builder.set_cache_size(bytes);
+        }
+        // redb documents that opening a file damaged outside redb may panic when the
+        // integrity check is off; a panic must not take the embedding program down.
+        let opened = catch_unwind(AssertUnwindSafe(|| builder.create(&path))).map_err(|_| {
+            StoreError::Corrupt {
+                path: path.clone(),
+                detail: "the database engine could not read its structure".into(),
+            }
+        })?;
+        let db = opened.map_err(|e| open_error(&path, e))?;
+        let store = RedbStore { db, path };
+        store.init_schema(fresh)?;
+        Ok(store)
+    }
+}
+
+/// `Ok(true)` when the file is missing or empty (a new store), `Ok(false)` when it starts
+/// like a redb file, an error otherwise.
+fn check_magic(path: &Path) -> StoreResult<bool> {
+    let io = |operation, source| StoreError::Io {
+        operation,
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
+        Err(e) => return Err(io("open", e)),
+    };
+    let mut head = Vec::with_capacity(REDB_MAGIC.len());
+    (&mut file)
+        .take(REDB_MAGIC.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| io("read", e))?;
+    if head.is_empty() {
+        Ok(true)
+    } else if head == REDB_MAGIC {
+        Ok(false)
+    } else {
+        Err(StoreError::NotADatabase {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
+    let path = path.to_path_buf();
+    match e {
+        redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path },
+        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
+            StoreError::Corrupt { path, detail }
+        }
+        redb::DatabaseError::Storage(redb::StorageError::Io(source)) => StoreError::Io {
+            operation: "open",
+            path,
+            source,
+        },
+        redb::DatabaseError::UpgradeRequired(v) => StoreError::Corrupt {
+            path,
+            detail: format!("redb file format {v} is not one this build reads"),
+        },
+        other => StoreError::Backend {
+            operation: "open",
+            source: Box::new(other),
+        },
+    }
+}
+
+fn backend(operation: &'static str) -> impl FnOnce(redb::Error) -> StoreError {
+    move |e| StoreError::Backend {
+        operation,
+        source: Box::new(e),
+    }
+}
+
+/// Turns any redb error into a [`StoreError::Backend`] naming the operation.
+trait Ctx<T> {
+    fn ctx(self, operation: &'static str) -> StoreResult<T>;
+}
+
+impl<T, E: Into<redb::Error>> Ctx<T> for Result<T, E> {
+    fn ctx(self, operation: &'static str) -> StoreResult<T> {
+        self.map_err(|e| backend(operation)(e.into()))
+    }
+}
+
+fn encode<T: Serialize>(table: &str, value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|source| StoreError::Decode {
+        table: table.to_owned(),
+        source,
+    })
+}
+
+fn decode<T: DeserializeOwned>(table: &str, bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::Decode {
+        table: table.to_owned(),
+        source,
+    })
+}
+
+fn not_found(kind: &'static str, id: impl ToString) -> StoreError {
+    StoreError::NotFound {
+        kind,
+        id: id.to_string(),
+    }
+}
+
+type Table2 = TableDefinition<'static, (u128, u128), &'static [u8]>;
+type Table3 = TableDefinition<'static, (u128, u128, u128), &'static [u8]>;
+
+impl RedbStore {
+    /// Opens (or creates) the store at `path` with default options.
+    pub fn open(path: impl Into<PathBuf>) -> StoreResult<Self> {
+        RedbStoreBuilder::new(path).open()
+    }
+
+    /// Options for opening the store at `path`.
+    pub fn builder(path: impl Into<PathBuf>) -> RedbStoreBuilder {
+        RedbStoreBuilder::new(path)
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn init_schema(&self, fresh: bool) -> StoreResult<()> {
+        let read = self.db.begin_read().ctx("open")?;
+        let found = match read.open_table(META) {
+            Ok(t) => t.get(SCHEMA_VERSION_KEY).ctx("open")?.map(|v| v.value()),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(backend("open")(e.into())),
+        };
+        let has_tables = read.list_tables().ctx("open")?.next().is_some();
+        drop(read);
+        match found {
+            Some(v) if v > SCHEMA_VERSION => Err(StoreError::UnsupportedSchema {
+                path: self.path.clone(),
+                found: v,
+                supported: SCHEMA_VERSION,
+            }),
+            Some(_) => Ok(()),
+            None if has_tables && !fresh => Err(StoreError::ForeignDatabase {
+                path: self.path.clone(),
+            }),
+            None => {
+                let txn = self.db.begin_write().ctx("create schema")?;
+                {
+                    let mut meta = txn.open_table(META).ctx("create schema")?;
+                    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+                        .ctx("create schema")?;
+                }
+                txn.open_table(TEAMS).ctx("create schema")?;
+                for t in [WORKSPACES, MEMBERS, SERVICES, TOPOLOGIES] {
+                    txn.open_table(t).ctx("create schema")?;
+                }
+                for t in [DEPENDENCIES, PERMISSIONS] {
+                    txn.open_table(t).ctx("create schema")?;
+                }
+                txn.open_table(EVENTS).ctx("create schema")?;
+                txn.open_table(WORKSPACE_EVENTS).ctx("create schema")?;
+                txn.open_table(HEALTH).ctx("create schema")?;
+                txn.open_table(METRICS).ctx("create schema")?;
+                txn.commit().ctx("create schema")
+            }
+        }
+    }
+
+    fn get2<T: DeserializeOwned>(
+        &self,
+        table: Table2,
+        key: (u128, u128),
+    ) -> StoreResult<Option<T>> {
+        let read = self.db.begin_read().ctx("read")?;
+        let t = read.open_table(table).ctx("read")?;
+        match t.get(key).ctx("read")? {
+            Some(v) => decode(table.name(), v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn list2<T: DeserializeOwned>(&self, table: Table2, team: TeamId) -> StoreResult<Vec<T>> {
+        let team = team.as_u128();
+        let read = self.db.begin_read().ctx("read")?;
+        let t = read.open_table(table).ctx("read")?;
+        t.range((team, 0)..=(team, u128::MAX))
+            .ctx("read")?
+            .map(|r| {
+                let (_, v) = r.ctx("read")?;
+                decode(table.name(), v.value())
+            })
+            .collect()
+    }
+
+    fn delete2(&self, table: Table2, key: (u128, u128)) -> StoreResult<bool> {
+        let txn = self.db.begin_write().ctx("delete")?;
+        let existed = {
+            let mut t = txn.open_table(table).ctx("delete")?;
+            t.remove(key).ctx("delete")?.is_some()
+        };
+        txn.commit().ctx("delete")?;
+        Ok(existed)
+    }
+
+    /// Writes one record after `check` passes inside the same transaction.
+    fn put<K: redb::Key + 'static>(
+        &self,
+        table: TableDefinition<'static, K, &'static [u8]>,
+        key: K::SelfType<'_>,
+        bytes: &[u8],
+        check: impl FnOnce(&redb::WriteTransaction) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let txn = self.db.begin_write().ctx("write")?;
+        check(&txn)?;
+        txn.open_table(table)
+            .ctx("write")?
+            .insert(key, bytes)
+            .ctx("write")?;
+        txn.commit().ctx("write")
+    }
+
+    fn get3<T: DeserializeOwned>(
+        &self,
+        table: Table3,
+        key: (u128, u128, u128),
+    ) -> StoreResult<Option<T>> {
+        let read = self.db.begin_read().ctx("read")?;
+        let t = read.open_table(table).ctx("read")?;
+        match t.get(key).ctx("read")? {
+            Some(v) => decode(table.name(), v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn list3<T: DeserializeOwned>(
+        &self,
+        table: Table3,
+        a: u128,
+        b: Option<u128>,
+    ) -> StoreResult<Vec<T>> {
+        let read = self.db.begin_read().ctx("read")?;
+        let t = read.open_table(table).ctx("read")?;
+        let range = match b {
+            Some(b) => t.range((a, b, 0)..=(a, b, u128::MAX)),
+            None => t.range((a, 0, 0)..=(a, u128::MAX, u128::MAX)),
+        };
+        range
+            .ctx("read")?
+            .map(|r| {
+                let (_, v) = r.ctx("read")?;
+                decode(table.name(), v.value())
+            })
+            .collect()
+    }
+
+    fn delete3(&self, table: Table3, key: (u128, u128, u128)) -> StoreResult<bool> {
+        let txn = self.db.begin_write().ctx("delete")?;
+        let existed = {
+            let mut t = txn.open_table(table).ctx("delete")?;
+            t.remove(key).ctx("delete")?.is_some()
+        };
+        txn.commit().ctx("delete")?;
+        Ok(existed)
+    }
+
+    fn decode_events(
+        &self,
+        iter: impl Iterator<
+            Item = Result<
+                (
+                    redb::AccessGuard<'static, (u128, u128, u64)>,
+                    redb::AccessGuard<'static, &'static [u8]>,
+                ),
+                redb::StorageError,
+            >,
+        >,
+    ) -> StoreResult<Vec<DeploymentEvent>> {
+        iter.map(|r| {
+            let (_, v) = r.ctx("read events")?;
+            decode(EVENTS.name(), v.value())
+        })
+        .collect()
+    }
+}
+
+fn exists2(txn: &redb::WriteTransaction, table: Table2, key: (u128, u128)) -> StoreResult<bool> {
+    Ok(txn
+        .open_table(table)
+        .ctx("write")?
+        .get(key)
+        .ctx("write")?
+        .is_some())
+}
+
+/// The workspace a stored service belongs to, read without decoding the whole record.
+#[derive(serde::Deserialize)]
+struct ServiceHead {
+    workspace: WorkspaceId,
+}
+
+impl Store for RedbStore {
+    fn put_team(&self, team: &Team) -> StoreResult<()> {
+        let bytes = encode(TEAMS.name(), team)?;
+        self.put(TEAMS, team.id.as_u128(), &bytes, |_| Ok(()))
+    }
+
+    fn team(&self, id: TeamId) -> StoreResult<Option<Team>> {
+        let read = self.db.begin_read().ctx("read")?;
+        let t = read.open_table(TEAMS).ctx("read")?;
+        match t.get(id.as_u128()).ctx("read")? {
+            Some(v) => decode(TEAMS.name(), v.value()).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn teams(&self) -> StoreResult<Vec<Team>> {
+        let read = self.db.begin_read().ctx("read")?;
+        let t = read.open_table(TEAMS).ctx("read")?;
+        t.iter()
+            .ctx("read")?
+            .map(|r| {
+                let (_, v) = r.ctx("read")?;
+                decode(TEAMS.name(), v.value())
+            })
+            .collect()
+    }
+
+    fn put_workspace(&self, workspace: &Workspace) -> StoreResult<()> {
+        let bytes = encode(WORKSPACES.name(), workspace)?;
+        let key = (workspace.team.as_u128(), workspace.id.as_u128());
+        self.put(WORKSPACES, key, &bytes, |txn| {
+            let team = txn.open_table(TEAMS).ctx("write")?;
+            match team.get(key.0).ctx("write")? {
+                Some(_) => Ok(()),
+                None => Err(not_found("team", workspace.team)),
+            }
+        })
+    }
+
+    fn workspace(&self, team: TeamId, id: WorkspaceId) -> StoreResult<Option<Workspace>> {
+        self.get2(WORKSPACES, (team.as_u128(), id.as_u128()))
+    }
+
+    fn workspaces(&self, team: TeamId) -> StoreResult<Vec<Workspace>> {
+        self.list2(WORKSPACES, team)
+    }
+
+    fn put_member(&self, member: &Member) -> StoreResult<()> {
+        let bytes = encode(MEMBERS.name(), member)?;
+        let key = (member.team.as_u128(), member.id.as_u128());
+        self.put(MEMBERS, key, &bytes, |txn| {
+            let team = txn.open_table(TEAMS).ctx("write")?;
+            match team.get(key.0).ctx("write")? {
+                Some(_) => Ok(()),
+                None => Err(not_found("team", member.team)),
+            }
+        })
+    }
+
+    fn member(&self, team: TeamId, id: MemberId) -> StoreResult<Option<Member>> {
+        self.get2(MEMBERS, (team.as_u128(), id.as_u128()))
+    }
+
+    fn members(&self, team: TeamId) -> StoreResult<Vec<Member>> {
+        self.list2(MEMBERS, team)
+    }
+
+    fn delete_member(&self, team: TeamId, id: MemberId) -> StoreResult<bool> {
+        let (t, m) = (team.as_u128(), id.as_u128());
+        let txn = self.db.begin_write().ctx("delete")?;
+        let existed = {
+            let mut members = txn.open_table(MEMBERS).ctx("delete")?;
+            let existed = members.remove((t, m)).ctx("delete")?.is_some();
+            let mut perms = txn.open_table(PERMISSIONS).ctx("delete")?;
+            perms
+                .retain_in((t, m, 0)..=(t, m, u128::MAX), |_, _| false)
+                .ctx("delete")?;
+            existed
+        };
+        txn.commit().ctx("delete")?;
+        Ok(existed)
+    }
+
+    fn put_service(&self, service: &ServiceInstance) -> StoreResult<()> {
+        service.validate()?;
+        let bytes = encode(SERVICES.name(), service)?;
+        let key = (service.team.as_u128(), service.id.as_u128());
+        self.put(SERVICES, key, &bytes, |txn| {
+            if exists2(txn, WORKSPACES, (key.0, service.workspace.as_u128()))? {
+                Ok(())
+            } else {
+                Err(not_found("workspace", service.workspace))
+            }
+        })
+    }
+
+    fn service(&self, team: TeamId, id: ServiceId) -> StoreResult<Option<ServiceInstance>> {
+        self.get2(SERVICES, (team.as_u128(), id.as_u128()))
+    }
+
+    fn services(
+        &self,
+        team: TeamId,
+        workspace: Option<WorkspaceId>,
+    ) -> StoreResult<Vec<ServiceInstance>> {
+        let all: Vec<ServiceInstance> = self.list2(SERVICES, team)?;
+        Ok(all
+            .into_iter()
+            .filter(|s| workspace.is_none_or(|w| s.workspace == w))
+            .collect())
+    }
+
+    fn delete_service(&self, team: TeamId, id: ServiceId) -> StoreResult<bool> {
+        self.delete2(SERVICES, (team.as_u128(), id.as_u128()))
+    }
+
+    fn put_topology(&self, topology: &TopologyDetection) -> StoreResult<()> {
+        let bytes = encode(TOPOLOGIES.name(), topology)?;
+        let key = (topology.team.as_u128(), topology.id.as_u128());
+        self.put(TOPOLOGIES, key, &bytes, |txn| {
+            let team = txn.open_table(TEAMS).ctx("write")?;
+            match team.get(key.0).ctx("write")? {
+                Some(_) => Ok(()),
+                None => Err(not_found("team", topology.team)),
+            }
+        })
+    }
+
+    fn topology(&self, team: TeamId, id: TopologyId) -> StoreResult<Option<TopologyDetection>> {
+        self.get2(TOPOLOGIES, (team.as_u128(), id.as_u128()))
+    }
+
+    fn topologies(&self, team: TeamId) -> StoreResult<Vec<TopologyDetection>> {
+        self.list2(TOPOLOGIES, team)
+    }
+
+    fn append_events(&self, events: Vec<NewEvent>) -> StoreResult<Vec<DeploymentEvent>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let txn = self.db.begin_write().ctx("append events")?;
+        let numbered = {
+            let services = txn.open_table(SERVICES).ctx("append events")?;
+            let mut table = txn.open_table(EVENTS).ctx("append events")?;
+            let mut index = txn.open_table(WORKSPACE_EVENTS).ctx("append events")?;
+            let numbered = number_events(events, |team, service| {
+                let (t, s) = (team.as_u128(), service.as_u128());
+                let Some(head) = services.get((t, s)).ctx("append events")? else {
+                    return Ok(None);
+                };
+                let head: ServiceHead = decode(SERVICES.name(), head.value())?;
+                let last = table
+                    .range((t, s, 0)..=(t, s, u64::MAX))
+                    .ctx("append events")?
+                    .next_back()
+                    .transpose()
+                    .ctx("append events")?
+                    .map_or(0, |(k, _)| k.value().2);
+                Ok(Some((head.workspace, last)))
+            })?;
+            for e in &numbered {
+                let (t, s) = (e.team.as_u128(), e.service.as_u128());
+                let bytes = encode(EVENTS.name(), e)?;
+                table
+                    .insert((t, s, e.seq), bytes.as_slice())
+                    .ctx("append events")?;
+                index
+                    .insert(
+                        (t, e.workspace.as_u128(), e.at.as_millis(), e.id.as_u128()),
+                        (s, e.seq),
+                    )
+                    .ctx("append events")?;
+            }
+            numbered
+        };
+        // Audit events are durable on return: this commit waits for fsync.
+        txn.commit().ctx("append events")?;
+        Ok(numbered)
+    }
+
+    fn events(
+        &self,
+        team: TeamId,
+        service: ServiceId,
+        seqs: RangeInclusive<u64>,
+    ) -> StoreResult<Vec<DeploymentEvent>> {
+        if seqs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (t, s) = (team.as_u128(), service.as_u128());
+        let read = self.db.begin_read().ctx("read events")?;
+        let table = read.open_table(EVENTS).ctx("read events")?;
+        let range = table
+            .range((t, s, *seqs.start())..=(t, s, *seqs.end()))
+            .ctx("read events")?;
+        self.decode_events(range)
+    }
+
+    fn latest_events(
+        &self,
+        team: TeamId,
+        service: ServiceId,
+        n: usize,
+    ) -> StoreResult<Vec<DeploymentEvent>> {
+        let (t, s) = (team.as_u128(), service.as_u128());
+        let read = self.db.begin_read().ctx("read events")?;
+        let table = read.open_table(EVENTS).ctx("read events")?;
+        let range = table
+            .range((t, s, 0)..=(t, s, u64::MAX))
+            .ctx("read events")?;
+        self.decode_events(range.rev().take(n))
+    }
+
+    fn last_seq(&self, team: TeamId, service: ServiceId) -> StoreResult<u64> {
+        let (t, s) = (team.as_u128(), service.as_u128());
+        let read = self.db.begin_read().ctx("read events")?;
+        let table = read.open_table(EVENTS).ctx("read events")?;
+        let last = table
+            .range((t, s, 0)..=(t, s, u64::MAX))
+            .ctx("read events")?
+            .next_back()
+            .transpose()
+            .ctx("read events")?;
+        Ok(last.map_or(0, |(k, _)| k.value().2))
+    }
+
+    fn workspace_events(
+        &self,
+        team: TeamId,
+        workspace: WorkspaceId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> StoreResult<Vec<DeploymentEvent>> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let (t, w) = (team.as_u128(), workspace.as_u128());
+        let read = self.db.begin_read().ctx("read events")?;
+        let index = read.open_table(WORKSPACE_EVENTS).ctx("read events")?;
+        let events = read.open_table(EVENTS).ctx("read events")?;
+        let mut out = Vec::new();
+        for r in index
+            .range((t, w, from.as_millis(), 0)..(t, w, to.as_millis(), 0))
+            .ctx("read events")?
+            .take(limit)
+        {
+            let (_, v) = r.ctx("read events")?;
+            let (s, seq) = v.value();
+            if let Some(e) = events.get((t, s, seq)).ctx("read events")? {
+                out.push(decode(EVENTS.name(), e.value())?);
+            }
+        }
+        Ok(out)
+    }
+
+    fn record_health(&self, checks: &[HealthCheck]) -> StoreResult<()> {
+        let mut txn = self.db.begin_write().ctx("record health")?;
+        // Health history may batch: a crash may lose the newest results (see docs).
+        txn.set_durability(Durability::None).ctx("record health")?;
+        {
+            let mut table = txn.open_table(HEALTH).ctx("record health")?;
+            for c in checks {
+                let bytes = encode(HEALTH.name(), c)?;
+                table
+                    .insert(
+                        (
+                            c.team.as_u128(),
+                            c.service.as_u128(),
+                            c.at.as_millis(),
+                            c.id.as_u128(),
+                        ),
+                        bytes.as_slice(),
+                    )
+                    .ctx("record health")?;
+            }
+        }
+        txn.commit().ctx("record health")
+    }
+
+    fn health_history(
+        &self,
+        team: TeamId,
+        service: ServiceId,
+        n: usize,
+    ) -> StoreResult<Vec<HealthCheck>> {
+        let (t, s) = (team.as_u128(), service.as_u128());
+        let read = self.db.begin_read().ctx("read health")?;
+        let table = read.open_table(HEALTH).ctx("read health")?;
+        table
+            .range((t, s, i64::MIN, 0)..=(t, s, i64::MAX, u128::MAX))
+            .ctx("read health")?
+            .rev()
+            .take(n)
+            .map(|r| {
+                let (_, v) = r.ctx("read health")?;
+                decode(HEALTH.name(), v.value())
+            })
+            .collect()
+    }
+
+    fn record_metrics(&self, metrics: &[ServiceMetric]) -> StoreResult<()> {
+        let mut txn = self.db.begin_write().ctx("record metrics")?;
+        // Metrics may batch: a crash may lose the newest samples (see docs).
+        txn.set_durability(Durability::None).ctx("record metrics")?;
+        {
+            let mut table = txn.open_table(METRICS).ctx("record metrics")?;
+            for m in metrics {
+                let bytes = encode(METRICS.name(), m)?;
+                table
+                    .insert(
+                        (m.team.as_u128(), m.service.as_u128(), m.at.as_millis()),
+                        bytes.as_slice(),
+                    )
+                    .ctx("record metrics")?;
+            }
+        }
+        txn.commit().ctx("record metrics")
+    }
+
+    fn metrics(
+        &self,
+        team: TeamId,
+        service: ServiceId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<ServiceMetric>> {
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let (t, s) = (team.as_u128(), service.as_u128());
+        let read = self.db.begin_read().ctx("read metrics")?;
+        let table = read.open_table(METRICS).ctx("read metrics")?;
+        table
+            .range((t, s, from.as_millis())..(t, s, to.as_millis()))
+            .ctx("read metrics")?
+            .map(|r| {
+                let (_, v) = r.ctx("read metrics")?;
+                decode(METRICS.name(), v.value())
+            })
+            .collect()
+    }
+
+    fn prune_history(&self, before: Timestamp) -> StoreResult<PruneReport> {
+        let cutoff = before.as_millis();
+        let txn = self.db.begin_write().ctx("prune history")?;
+        let mut report = PruneReport::default();
+        {
+            let mut metrics = txn.open_table(METRICS).ctx("prune history")?;
+            metrics
+                .retain(|k, _| {
+                    let keep = k.2 >= cutoff;
+                    report.metrics += u64::from(!keep);
+                    keep
+                })
+                .ctx("prune history")?;
+            let mut health = txn.open_table(HEALTH).ctx("prune history")?;
+            health
+                .retain(|k, _| {
+                    let keep = k.2 >= cutoff;
+                    report.health_checks += u64::from(!keep);
+                    keep
+                })
+                .ctx("prune history")?;
+        }
+        txn.commit().ctx("prune history")?;
+        Ok(report)
+    }
+
+    fn put_dependency(&self, dependency: &ServiceDependency) -> StoreResult<()> {
+        dependency.validate()?;
+        let bytes = encode(DEPENDENCIES.name(), dependency)?;
+        let t = dependency.team.as_u128();
+        let key = (t, dependency.from.as_u128(), dependency.to.as_u128());
+        self.put(DEPENDENCIES, key, &bytes, |txn| {
+            let services = txn.open_table(SERVICES).ctx("write")?;
+            for id in [dependency.from, dependency.to] {
+                let head: Option<ServiceHead> =
+                    match services.get((t, id.as_u128())).ctx("write")? {
+                        Some(v) => Some(decode(SERVICES.name(), v.value())?),
+                        None => None,
+                    };
+                if head.is_none_or(|h| h.workspace != dependency.workspace) {
+                    return Err(not_found("service", id));
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn dependencies(
+        &self,
+        team: TeamId,
+        workspace: WorkspaceId,
+    ) -> StoreResult<Vec<ServiceDependency>> {
+        let all: Vec<ServiceDependency> = self.list3(DEPENDENCIES, team.as_u128(), None)?;
+        Ok(all
+            .into_iter()
+            .filter(|d| d.workspace == workspace)
+            .collect())
+    }
+
+    fn delete_dependency(&self, team: TeamId, from: ServiceId, to: ServiceId) -> StoreResult<bool> {
+        self.delete3(DEPENDENCIES, (team.as_u128(), from.as_u128(), to.as_u128()))
+    }
+
+    fn put_permission(&self, permission: &ServicePermission) -> StoreResult<()> {
+        let bytes = encode(PERMISSIONS.name(), permission)?;
+        let t = permission.team.as_u128();
+        let key = (t, permission.member.as_u128(), permission.service.as_u128());
+        self.put(PERMISSIONS, key, &bytes, |txn| {
+            if !exists2(txn, MEMBERS, (t, key.1))? {
+                return Err(not_found("member", permission.member));
+            }
+            if !exists2(txn, SERVICES, (t, key.2))? {
+                return Err(not_found("service", permission.service));
+            }
+            Ok(())
+        })
+    }
+
+    fn permission(
+        &self,
+        team: TeamId,
+        member: MemberId,
+        service: ServiceId,
+    ) -> StoreResult<Option<ServicePermission>> {
+        self.get3(
+            PERMISSIONS,
+            (team.as_u128(), member.as_u128(), service.as_u128()),
+        )
+    }
+
+    fn permissions(&self, team: TeamId, member: MemberId) -> StoreResult<Vec<ServicePermission>> {
+        self.list3(PERMISSIONS, team.as_u128(), Some(member.as_u128()))
+    }
+
+    fn delete_permission(
+        &self,
+        team: TeamId,
+        member: MemberId,
+        service: ServiceId,
+    ) -> StoreResult<bool> {
+        self.delete3(
+            PERMISSIONS,
+            (team.as_u128(), member.as_u128(), service.as_u128()),
+        )
+    }
+}
