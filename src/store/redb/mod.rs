@@ -70,6 +70,12 @@ impl RedbStoreBuilder {
     pub fn open(self) -> StoreResult<RedbStore> {
         let path = self.path;
         let fresh = check_magic(&path)?;
+        if !fresh {
+            // Look before opening for writing: the write open repairs and re-verifies,
+            // which writes, and a store from a newer Kyozo or a foreign database must
+            // be left exactly as it is.
+            peek_schema(&path)?;
+        }
         let mut builder = Database::builder();
         builder.set_check_integrity_on_open(self.verify_on_open);
         if let Some(bytes) = self.cache_bytes {
@@ -116,6 +122,34 @@ fn check_magic(path: &Path) -> StoreResult<bool> {
         Err(StoreError::NotADatabase {
             path: path.to_path_buf(),
         })
+    }
+}
+
+/// Reads the schema version through a read-only open and refuses a newer schema or a
+/// foreign database. A file the read-only open cannot read (one that needs the repair a
+/// crash leaves behind) passes: the write open repairs it and checks again.
+fn peek_schema(path: &Path) -> StoreResult<()> {
+    let peek = || -> Option<(Option<u64>, bool)> {
+        let db = Database::builder().open_read_only(path).ok()?;
+        let read = db.begin_read().ok()?;
+        let version = match read.open_table(META) {
+            Ok(t) => t.get(SCHEMA_VERSION_KEY).ok()?.map(|v| v.value()),
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(_) => return None,
+        };
+        let has_tables = read.list_tables().ok()?.next().is_some();
+        Some((version, has_tables))
+    };
+    match catch_unwind(AssertUnwindSafe(peek)).ok().flatten() {
+        Some((Some(v), _)) if v > SCHEMA_VERSION => Err(StoreError::UnsupportedSchema {
+            path: path.to_path_buf(),
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
+        Some((None, true)) => Err(StoreError::ForeignDatabase {
+            path: path.to_path_buf(),
+        }),
+        _ => Ok(()),
     }
 }
 
@@ -821,5 +855,153 @@ impl Store for RedbStore {
             PERMISSIONS,
             (team.as_u128(), member.as_u128(), service.as_u128()),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::store::{StoreExt, conformance};
+
+    #[test]
+    fn conformance_on_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        conformance::run(&RedbStore::open(dir.path().join("kyozo.redb")).unwrap());
+    }
+
+    #[test]
+    fn conformance_through_a_boxed_trait_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let boxed: Box<dyn Store> =
+            Box::new(RedbStore::open(dir.path().join("kyozo.redb")).unwrap());
+        conformance::run(boxed.as_ref());
+    }
+
+    #[test]
+    fn records_survive_a_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kyozo.redb");
+        let team = Team::new("reopen").unwrap();
+        let ws = Workspace::new(team.id, "w").unwrap();
+        let svc = ServiceInstance::new(team.id, ws.id, "web", "web");
+        {
+            let store = RedbStore::open(&path).unwrap();
+            store.put_team(&team).unwrap();
+            store.put_workspace(&ws).unwrap();
+            store.put_service(&svc).unwrap();
+            let e = NewEvent::new(
+                team.id,
+                ws.id,
+                svc.id,
+                crate::model::EventKind::Started,
+                crate::auth::Actor::System,
+            );
+            store.append_event(e).unwrap();
+        }
+        let store = RedbStore::open(&path).unwrap();
+        assert_eq!(store.service(team.id, svc.id).unwrap(), Some(svc.clone()));
+        assert_eq!(store.last_seq(team.id, svc.id).unwrap(), 1);
+    }
+
+    /// The file's bytes, compared with `same` so a failure doesn't print megabytes.
+    fn sha(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+
+    fn same(a: &[u8], b: &[u8]) -> bool {
+        a == b
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.txt");
+        std::fs::write(&path, b"my precious notes\n").unwrap();
+        let err = RedbStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::NotADatabase { .. }), "{err}");
+        assert!(err.to_string().contains("notes.txt"), "{err}");
+        assert_eq!(sha(&path), b"my precious notes\n");
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("future.redb");
+        drop(RedbStore::open(&path).unwrap());
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            txn.open_table(META)
+                .unwrap()
+                .insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION + 1)
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let before = sha(&path);
+        let err = RedbStore::open(&path).unwrap_err();
+        assert!(
+            matches!(err, StoreError::UnsupportedSchema { found, supported, .. } if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION),
+            "{err}"
+        );
+        assert!(same(&sha(&path), &before), "the file was modified");
+    }
+
+    #[test]
+    fn a_foreign_redb_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            let def: TableDefinition<'_, &str, &str> = TableDefinition::new("someone-elses");
+            txn.open_table(def).unwrap().insert("k", "v").unwrap();
+            txn.commit().unwrap();
+        }
+        let err = RedbStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::ForeignDatabase { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_corrupt_file_gives_a_clear_error_and_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("corrupt.redb");
+        {
+            let store = RedbStore::open(&path).unwrap();
+            let team = Team::new("corrupt").unwrap();
+            store.put_team(&team).unwrap();
+            let ws = Workspace::new(team.id, "w").unwrap();
+            store.put_workspace(&ws).unwrap();
+            for i in 0..200 {
+                let svc = ServiceInstance::new(team.id, ws.id, format!("s{i}"), "x");
+                store.put_service(&svc).unwrap();
+            }
+        }
+        let mut bytes = sha(&path);
+        let len = bytes.len();
+        // Scribble over the data pages, sparing the header.
+        for b in bytes[len / 3..len / 3 + 8192].iter_mut() {
+            *b ^= 0x5A;
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        match RedbStore::open(&path) {
+            Err(StoreError::Corrupt { detail, .. }) => {
+                eprintln!("corruption reported as: {detail}");
+                assert!(!detail.is_empty())
+            }
+            Err(other) => panic!("expected a corruption error, got {other}"),
+            Ok(_) => panic!("a scribbled-over file opened as if nothing happened"),
+        }
+        assert!(same(&sha(&path), &bytes), "a failed open never writes");
+    }
+
+    #[test]
+    fn an_open_store_is_locked_against_a_second_opener() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("locked.redb");
+        let _first = RedbStore::open(&path).unwrap();
+        let err = RedbStore::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
     }
 }

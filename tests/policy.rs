@@ -1,0 +1,295 @@
+//! The policy table in `docs/policy.md`, checked cell by cell against the code, and the
+//! runtime API applying it (another team's resources answer "not found").
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use kyozo::auth::policy::{Decision, Operation, Principal, Target, decide};
+use kyozo::auth::{Actor, AuthError};
+use kyozo::model::{Member, Right, Role, ServiceId, ServiceInstance, ServicePermission, TeamId};
+use kyozo::{Error, Kyozo};
+
+struct Row {
+    op: Operation,
+    allowed: [bool; 4],
+    granted_by: Option<Right>,
+}
+
+fn policy_table() -> Vec<Row> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/policy.md"))
+        .expect("docs/policy.md");
+    let mut rows = Vec::new();
+    for line in doc.lines().filter(|l| l.starts_with('|')) {
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if cells[0] == "operation" || cells[0].starts_with('-') {
+            continue;
+        }
+        assert_eq!(cells.len(), 6, "a policy row has six cells: {line}");
+        let op = *Operation::ALL
+            .iter()
+            .find(|o| o.as_str() == cells[0])
+            .unwrap_or_else(|| panic!("unknown operation {:?} in docs/policy.md", cells[0]));
+        let yes_no = |c: &str| match c {
+            "yes" => true,
+            "no" => false,
+            other => panic!("cell {other:?} in row {} is neither yes nor no", cells[0]),
+        };
+        let granted_by = match cells[5] {
+            "-" => None,
+            r => Some(
+                *Right::ALL
+                    .iter()
+                    .find(|x| x.as_str() == r)
+                    .unwrap_or_else(|| panic!("unknown right {r:?}")),
+            ),
+        };
+        rows.push(Row {
+            op,
+            allowed: [
+                yes_no(cells[1]),
+                yes_no(cells[2]),
+                yes_no(cells[3]),
+                yes_no(cells[4]),
+            ],
+            granted_by,
+        });
+    }
+    rows
+}
+
+#[test]
+fn the_table_names_every_operation_once() {
+    let rows = policy_table();
+    let ops: Vec<Operation> = rows.iter().map(|r| r.op).collect();
+    assert_eq!(
+        ops,
+        Operation::ALL.to_vec(),
+        "docs/policy.md lists every operation, in order"
+    );
+}
+
+#[test]
+fn every_cell_of_the_table_matches_the_code() {
+    let team = TeamId::new();
+    let service = ServiceId::new();
+    let mut cells = 0;
+    for row in policy_table() {
+        assert_eq!(
+            row.op.granted_by(),
+            row.granted_by,
+            "granted-by column of {}",
+            row.op
+        );
+        for (role, allowed) in Role::ALL.into_iter().zip(row.allowed) {
+            let member = Member::new(team, "someone", role).unwrap();
+            for target in [Target::team(team), Target::service(team, service)] {
+                // The role column, without any grant.
+                let expected = if allowed {
+                    Decision::Allow
+                } else {
+                    Decision::Forbidden
+                };
+                assert_eq!(
+                    decide(Principal::Member(&member), row.op, target, None),
+                    expected,
+                    "{role} / {} / {target:?}",
+                    row.op
+                );
+                // The granted-by column: each possible grant on the target service.
+                for right in Right::ALL {
+                    let grant = ServicePermission::new(team, member.id, service, [right]);
+                    let by_grant = target.service.is_some()
+                        && row.granted_by.is_some_and(|needed| right.includes(needed));
+                    let expected = if allowed || by_grant {
+                        Decision::Allow
+                    } else {
+                        Decision::Forbidden
+                    };
+                    assert_eq!(
+                        decide(Principal::Member(&member), row.op, target, Some(&grant)),
+                        expected,
+                        "{role} with a {right} grant / {} / {target:?}",
+                        row.op
+                    );
+                    cells += 1;
+                }
+                // Another team: hidden, whatever the role and grant.
+                let other = TeamId::new();
+                let foreign = Target {
+                    team: other,
+                    ..target
+                };
+                let grant = ServicePermission::new(other, member.id, service, [Right::Admin]);
+                assert_eq!(
+                    decide(Principal::Member(&member), row.op, foreign, Some(&grant)),
+                    Decision::Hidden
+                );
+                // The system actor: always allowed.
+                assert_eq!(
+                    decide(Principal::System, row.op, foreign, None),
+                    Decision::Allow
+                );
+            }
+        }
+    }
+    assert_eq!(cells, 16 * 4 * 2 * 5);
+}
+
+#[test]
+fn a_grant_for_another_member_or_service_gives_nothing() {
+    let team = TeamId::new();
+    let (service, elsewhere) = (ServiceId::new(), ServiceId::new());
+    let viewer = Member::new(team, "v", Role::Viewer).unwrap();
+    let someone_else = Member::new(team, "w", Role::Viewer).unwrap();
+    let target = Target::service(team, service);
+    let wrong_service = ServicePermission::new(team, viewer.id, elsewhere, [Right::Admin]);
+    let wrong_member = ServicePermission::new(team, someone_else.id, service, [Right::Admin]);
+    for grant in [&wrong_service, &wrong_member] {
+        assert_eq!(
+            decide(
+                Principal::Member(&viewer),
+                Operation::Remove,
+                target,
+                Some(grant)
+            ),
+            Decision::Forbidden
+        );
+    }
+}
+
+/// Two teams in one runtime: a member of one sees nothing of the other, and the
+/// answer is the same "not found" as for an id that never existed.
+#[test]
+fn the_runtime_hides_other_teams_and_applies_roles_and_grants() {
+    let kyozo = Kyozo::builder().build().unwrap();
+    let (acme, ada) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let (rival, rex) = kyozo.create_team("rival", "rex@rival.test").unwrap();
+    let ws = kyozo
+        .create_workspace(ada.actor(), acme.id, "shop")
+        .unwrap();
+    let web = kyozo
+        .create_service(
+            ada.actor(),
+            ServiceInstance::new(acme.id, ws.id, "web", "web"),
+        )
+        .unwrap();
+
+    // Rex (owner of rival) asks for acme's service: not found, same words as a missing id.
+    let hidden = kyozo.service(rex.actor(), acme.id, web.id).unwrap_err();
+    let missing = kyozo
+        .service(ada.actor(), acme.id, ServiceId::new())
+        .unwrap_err();
+    assert!(
+        matches!(
+            hidden,
+            Error::NotFound {
+                kind: "service",
+                ..
+            }
+        ),
+        "{hidden}"
+    );
+    assert!(
+        matches!(
+            missing,
+            Error::NotFound {
+                kind: "service",
+                ..
+            }
+        ),
+        "{missing}"
+    );
+    assert_eq!(
+        hidden.to_string().replace(&web.id.to_string(), "ID"),
+        "service ID not found"
+    );
+    assert!(matches!(
+        kyozo.events(rex.actor(), acme.id, web.id, 10),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        kyozo.create_workspace(rex.actor(), acme.id, "intruder"),
+        Err(Error::NotFound { kind: "team", .. })
+    ));
+    // Rex's own service ids do not help either: acme's service under rival's team.
+    assert!(matches!(
+        kyozo.service(rex.actor(), rival.id, web.id),
+        Err(Error::NotFound { .. })
+    ));
+
+    // A viewer of acme reads events, may not remove; a grant of admin lets them.
+    let vic = kyozo
+        .add_member(ada.actor(), acme.id, "vic@acme.test", Role::Viewer)
+        .unwrap();
+    assert_eq!(
+        kyozo
+            .events(vic.actor(), acme.id, web.id, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+    let refused = kyozo
+        .authorize(
+            vic.actor(),
+            Operation::Remove,
+            Target::service(acme.id, web.id),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::Auth(AuthError::Forbidden {
+                role: Role::Viewer,
+                ..
+            })
+        ),
+        "{refused}"
+    );
+    kyozo
+        .grant(
+            ada.actor(),
+            ServicePermission::new(acme.id, vic.id, web.id, [Right::Admin]),
+        )
+        .unwrap();
+    kyozo
+        .authorize(
+            vic.actor(),
+            Operation::Remove,
+            Target::service(acme.id, web.id),
+        )
+        .unwrap();
+    // A viewer may not grant; a member of another team may not even see the service to grant.
+    let grant_back = ServicePermission::new(acme.id, vic.id, web.id, [Right::Admin]);
+    assert!(matches!(
+        kyozo.grant(vic.actor(), grant_back.clone()),
+        Err(Error::Auth(_))
+    ));
+    assert!(matches!(
+        kyozo.grant(rex.actor(), grant_back),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(kyozo.revoke(ada.actor(), acme.id, vic.id, web.id).unwrap());
+    assert!(
+        kyozo
+            .authorize(
+                vic.actor(),
+                Operation::Remove,
+                Target::service(acme.id, web.id)
+            )
+            .is_err()
+    );
+
+    // An actor that is not a member is refused as unknown.
+    let ghost = Actor::member(acme.id, kyozo::model::MemberId::new());
+    assert!(matches!(
+        kyozo.service(ghost, acme.id, web.id),
+        Err(Error::Auth(AuthError::UnknownActor { .. }))
+    ));
+    // Only the owner manages members.
+    let admin = kyozo
+        .add_member(ada.actor(), acme.id, "al@acme.test", Role::Admin)
+        .unwrap();
+    assert!(matches!(
+        kyozo.add_member(admin.actor(), acme.id, "eve@acme.test", Role::Owner),
+        Err(Error::Auth(AuthError::Forbidden { .. }))
+    ));
+}
