@@ -8,8 +8,8 @@
 //! ```
 //! use kyozo::{Kyozo, model::{ServiceInstance, EventKind}};
 //!
-//! # fn main() -> kyozo::Result<()> {
-//! # let dir = tempfile::tempdir().map_err(|e| kyozo::store::StoreError::Io { operation: "tempdir", path: ".".into(), source: e })?;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
 //! # let state_file = dir.path().join("state.redb");
 //! let kyozo = Kyozo::builder().state_file(&state_file).build()?;
 //! let (team, owner) = kyozo.create_team("acme", "ada@acme.test")?;
@@ -39,4 +39,9 @@ pub mod model;
 pub mod store;
 
 pub use crate::error::{Error, Result};
+
+/// The README's examples, compiled and run as doctests so the quickstart cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 pub use crate::kyozo::{Kyozo, KyozoBuilder};

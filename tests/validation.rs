@@ -136,8 +136,16 @@ proptest! {
 
 #[test]
 fn oversized_events_are_refused() {
-    let e = NewEvent::new(TeamId::new(), WorkspaceId::new(), ServiceId::new(), EventKind::Started, Actor::System)
-        .with_payload(EventPayload::Containers { ids: vec!["x".repeat(1024); 100] });
+    let e = NewEvent::new(
+        TeamId::new(),
+        WorkspaceId::new(),
+        ServiceId::new(),
+        EventKind::Started,
+        Actor::System,
+    )
+    .with_payload(EventPayload::Containers {
+        ids: vec!["x".repeat(1024); 100],
+    });
     match e.validate() {
         Err(ValidationError::TooLarge { field, size, max }) => {
             assert_eq!(field, "event");
@@ -153,20 +161,41 @@ fn service_fields_are_checked_and_named() {
     let cases: Vec<(&str, Box<dyn Fn(&mut ServiceInstance)>)> = vec![
         ("service.name", Box::new(|s| s.name = "Web App".into())),
         ("replicas", Box::new(|s| s.replicas = MAX_REPLICAS + 1)),
-        ("env", Box::new(|s| { s.env.insert("1BAD".into(), SecretValue::new("v")); })),
+        (
+            "env",
+            Box::new(|s| {
+                s.env.insert("1BAD".into(), SecretValue::new("v"));
+            }),
+        ),
         ("folder", Box::new(|s| s.folder = "../outside".into())),
         ("folder", Box::new(|s| s.folder = "/etc".into())),
         ("confidence", Box::new(|s| s.confidence = Some(1.5))),
-        ("ports[0].container_port", Box::new(|s| s.ports = vec![PortMapping::new(0, None)])),
-        ("health_check.path", Box::new(|s| {
-            s.health_check = Some(HealthCheckConfig::new(HealthProbe::Http { port: 80, path: "health".into(), expect_status: None }));
-        })),
-        ("health_check.timeout", Box::new(|s| {
-            let mut hc = HealthCheckConfig::new(HealthProbe::Tcp { port: 5432 });
-            hc.timeout = hc.interval * 2;
-            s.health_check = Some(hc);
-        })),
-        ("limits.memory_bytes", Box::new(|s| s.limits.memory_bytes = Some(1024))),
+        (
+            "ports[0].container_port",
+            Box::new(|s| s.ports = vec![PortMapping::new(0, None)]),
+        ),
+        (
+            "health_check.path",
+            Box::new(|s| {
+                s.health_check = Some(HealthCheckConfig::new(HealthProbe::Http {
+                    port: 80,
+                    path: "health".into(),
+                    expect_status: None,
+                }));
+            }),
+        ),
+        (
+            "health_check.timeout",
+            Box::new(|s| {
+                let mut hc = HealthCheckConfig::new(HealthProbe::Tcp { port: 5432 });
+                hc.timeout = hc.interval * 2;
+                s.health_check = Some(hc);
+            }),
+        ),
+        (
+            "limits.memory_bytes",
+            Box::new(|s| s.limits.memory_bytes = Some(1024)),
+        ),
     ];
     assert!(base.validate().is_ok());
     for (field, mutate) in cases {
@@ -174,14 +203,18 @@ fn service_fields_are_checked_and_named() {
         mutate(&mut s);
         let err = s.validate().unwrap_err();
         assert_eq!(err.field(), field, "{err}");
-        assert!(err.to_string().starts_with(field), "the message names the field: {err}");
+        assert!(
+            err.to_string().starts_with(field),
+            "the message names the field: {err}"
+        );
     }
 }
 
 #[test]
 fn secrets_never_show_in_debug_output_or_events() {
     let mut s = ServiceInstance::new(TeamId::new(), WorkspaceId::new(), "web", "web");
-    s.env.insert("API_KEY".into(), SecretValue::new("sk-live-123456"));
+    s.env
+        .insert("API_KEY".into(), SecretValue::new("sk-live-123456"));
     let debug = format!("{s:?}");
     assert!(!debug.contains("sk-live-123456"), "{debug}");
     assert!(debug.contains("API_KEY"));
@@ -190,12 +223,19 @@ fn secrets_never_show_in_debug_output_or_events() {
     let (team, owner) = kyozo.create_team("acme", "ada").unwrap();
     let ws = kyozo.create_workspace(owner.actor(), team.id, "w").unwrap();
     let mut s = ServiceInstance::new(team.id, ws.id, "web", "web");
-    s.env.insert("API_KEY".into(), SecretValue::new("sk-live-123456"));
+    s.env
+        .insert("API_KEY".into(), SecretValue::new("sk-live-123456"));
     let s = kyozo.create_service(owner.actor(), s).unwrap();
     let events = kyozo.events(owner.actor(), team.id, s.id, 10).unwrap();
     let json = serde_json::to_string(&events).unwrap();
-    assert!(json.contains("env.API_KEY"), "the event says which variable was set: {json}");
-    assert!(!json.contains("sk-live-123456"), "but never its value: {json}");
+    assert!(
+        json.contains("env.API_KEY"),
+        "the event says which variable was set: {json}"
+    );
+    assert!(
+        !json.contains("sk-live-123456"),
+        "but never its value: {json}"
+    );
 }
 
 #[test]
@@ -211,7 +251,11 @@ fn calculations_uptime_summary_and_utilisation() {
     assert_eq!(s.uptime(later), Some(std::time::Duration::from_secs(7500)));
     assert_eq!(s.status_summary(later), "running for 2h 5m (3 replicas)");
     assert!(s.set_status(ServiceStatus::Pending, later).is_err());
-    assert_eq!(s.status, ServiceStatus::Running, "a refused transition changes nothing");
+    assert_eq!(
+        s.status,
+        ServiceStatus::Running,
+        "a refused transition changes nothing"
+    );
     s.set_status(ServiceStatus::Stopped, later).unwrap();
     assert_eq!(s.uptime(later), None);
     let much_later = later.saturating_add(std::time::Duration::from_secs(240));

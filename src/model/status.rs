@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 ///                                     scaling                 └──► removed (terminal)
 /// ```
 ///
-/// [`ServiceStatus::can_transition_to`] is the whole table; `docs/status.md` draws it.
+/// [`ServiceStatus::can_transition_to`] is the whole table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
