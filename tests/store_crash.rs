@@ -327,10 +327,10 @@ fn read_stdout(stdout: impl Read + Send + 'static) -> (Receiver<Msg>, JoinHandle
                 Ok(_) if buf.last() != Some(&b'\n') => return,
                 Ok(_) => {
                     let line = String::from_utf8_lossy(&buf);
-                    if let Some(msg) = parse_line(&line) {
-                        if tx.send(msg).is_err() {
-                            return;
-                        }
+                    if let Some(msg) = parse_line(&line)
+                        && tx.send(msg).is_err()
+                    {
+                        return;
                     }
                 }
             }
