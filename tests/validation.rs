@@ -158,7 +158,8 @@ fn oversized_events_are_refused() {
 #[test]
 fn service_fields_are_checked_and_named() {
     let base = ServiceInstance::new(TeamId::new(), WorkspaceId::new(), "web", "apps/web");
-    let cases: Vec<(&str, Box<dyn Fn(&mut ServiceInstance)>)> = vec![
+    type Mutation = Box<dyn Fn(&mut ServiceInstance)>;
+    let cases: Vec<(&str, Mutation)> = vec![
         ("service.name", Box::new(|s| s.name = "Web App".into())),
         ("replicas", Box::new(|s| s.replicas = MAX_REPLICAS + 1)),
         (

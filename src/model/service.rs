@@ -143,15 +143,15 @@ pub fn validate_ports(ports: &[PortMapping]) -> Result<(), ValidationError> {
     let mut seen: BTreeMap<(u16, Protocol), usize> = BTreeMap::new();
     for (i, p) in ports.iter().enumerate() {
         p.validate(&format!("ports[{i}]"))?;
-        if let Some(h) = p.host_port {
-            if let Some(first) = seen.insert((h, p.protocol), i) {
-                return Err(ValidationError::Conflict {
-                    field: "ports".into(),
-                    value: format!("host port {h}/{}", p.protocol),
-                    first: format!("ports[{first}]"),
-                    second: format!("ports[{i}]"),
-                });
-            }
+        if let Some(h) = p.host_port
+            && let Some(first) = seen.insert((h, p.protocol), i)
+        {
+            return Err(ValidationError::Conflict {
+                field: "ports".into(),
+                value: format!("host port {h}/{}", p.protocol),
+                first: format!("ports[{first}]"),
+                second: format!("ports[{i}]"),
+            });
         }
     }
     Ok(())
@@ -183,32 +183,32 @@ impl ResourceLimits {
 
     /// Checks every limit against its bounds.
     pub fn validate(&self) -> Result<(), ValidationError> {
-        if let Some(c) = self.cpus {
-            if !(c.is_finite() && c > 0.0 && c <= Self::MAX_CPUS) {
-                return Err(ValidationError::out_of_range(
-                    "limits.cpus",
-                    c,
-                    format!("greater than 0, at most {}", Self::MAX_CPUS),
-                ));
-            }
+        if let Some(c) = self.cpus
+            && !(c.is_finite() && c > 0.0 && c <= Self::MAX_CPUS)
+        {
+            return Err(ValidationError::out_of_range(
+                "limits.cpus",
+                c,
+                format!("greater than 0, at most {}", Self::MAX_CPUS),
+            ));
         }
-        if let Some(m) = self.memory_bytes {
-            if !(Self::MIN_MEMORY..=Self::MAX_MEMORY).contains(&m) {
-                return Err(ValidationError::out_of_range(
-                    "limits.memory_bytes",
-                    m,
-                    "6 MiB (6291456) to 4 TiB",
-                ));
-            }
+        if let Some(m) = self.memory_bytes
+            && !(Self::MIN_MEMORY..=Self::MAX_MEMORY).contains(&m)
+        {
+            return Err(ValidationError::out_of_range(
+                "limits.memory_bytes",
+                m,
+                "6 MiB (6291456) to 4 TiB",
+            ));
         }
-        if let Some(s) = self.storage_bytes {
-            if !(Self::MIN_STORAGE..=Self::MAX_STORAGE).contains(&s) {
-                return Err(ValidationError::out_of_range(
-                    "limits.storage_bytes",
-                    s,
-                    "1 MiB (1048576) to 1 PiB",
-                ));
-            }
+        if let Some(s) = self.storage_bytes
+            && !(Self::MIN_STORAGE..=Self::MAX_STORAGE).contains(&s)
+        {
+            return Err(ValidationError::out_of_range(
+                "limits.storage_bytes",
+                s,
+                "1 MiB (1048576) to 1 PiB",
+            ));
         }
         Ok(())
     }
@@ -316,14 +316,14 @@ impl HealthCheckConfig {
                         "a path starting with '/' without spaces",
                     ));
                 }
-                if let Some(s) = expect_status {
-                    if !(100..=599).contains(s) {
-                        return Err(ValidationError::out_of_range(
-                            "health_check.expect_status",
-                            s,
-                            "100-599",
-                        ));
-                    }
+                if let Some(s) = expect_status
+                    && !(100..=599).contains(s)
+                {
+                    return Err(ValidationError::out_of_range(
+                        "health_check.expect_status",
+                        s,
+                        "100-599",
+                    ));
                 }
             }
             HealthProbe::Tcp { port } => {
@@ -494,10 +494,10 @@ impl ServiceInstance {
         if let Some(hc) = &self.health_check {
             hc.validate()?;
         }
-        if let Some(c) = self.confidence {
-            if !(0.0..=1.0).contains(&c) {
-                return Err(ValidationError::out_of_range("confidence", c, "0 to 1"));
-            }
+        if let Some(c) = self.confidence
+            && !(0.0..=1.0).contains(&c)
+        {
+            return Err(ValidationError::out_of_range("confidence", c, "0 to 1"));
         }
         if self.folder.is_absolute()
             || self
@@ -523,10 +523,10 @@ impl ServiceInstance {
     ) -> Result<(), StatusTransitionError> {
         self.status = self.status.transition(to)?;
         match to {
-            ServiceStatus::Running => {
-                if self.started_at.is_none() || self.stopped_at >= self.started_at {
-                    self.started_at = Some(at);
-                }
+            ServiceStatus::Running
+                if (self.started_at.is_none() || self.stopped_at >= self.started_at) =>
+            {
+                self.started_at = Some(at);
             }
             ServiceStatus::Deploying => self.deployed_at = Some(at),
             ServiceStatus::Stopped | ServiceStatus::Failed | ServiceStatus::Removed => {
