@@ -3,14 +3,24 @@
 //! newest 100 events of one service among 1,000,000.
 //!
 //! Both stores live in one temporary directory under Cargo's target dir, so they share a
-//! filesystem. Both store the same JSON (`serde_json` of a [`DeploymentEvent`]), number
-//! each service's events inside the write transaction that stores them, and decode what a
-//! query returns into [`DeploymentEvent`]s. See `docs/benchmarks.md` for the figures.
+//! filesystem. Both store the same JSON (`serde_json` of a [`DeploymentEvent`]), check
+//! each event with [`NewEvent::validate`], number each service's events inside the write
+//! transaction that stores them, and decode what a query returns into
+//! [`DeploymentEvent`]s.
 //!
-//! Run with `cargo bench --bench store`.
+//! Two SQLite schemas take part in the append benchmarks:
+//! - `sqlite_wal_full`: one `events` table keyed by (team, service, seq);
+//! - `sqlite_wal_full_indexed`: the same, plus what Kyozo also does on every append: a
+//!   check that the service exists in the event's workspace (a `services` table) and a
+//!   second index of the events by (team, workspace, time, id).
+//!
+//! Each store is set up the first time its benchmark runs, so a filter
+//! (`cargo bench --bench store -- append_batch`) skips the setup of the others.
+//! Run with `cargo bench --bench store`; the figures are in `docs/benchmarks.md`.
 
 #![allow(clippy::unwrap_used)]
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::Path;
@@ -20,16 +30,16 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use kyozo::auth::Actor;
 use kyozo::model::{
     DeploymentEvent, DeploymentId, EventId, EventKind, EventPayload, NewEvent, ServiceId,
-    ServiceInstance, Team, TeamId, Workspace, WorkspaceId,
+    ServiceInstance, Team, Workspace,
 };
 use kyozo::store::{RedbStore, Store, StoreExt};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-/// Events in the store the query benchmark reads.
+/// Events in the stores the query benchmark reads.
 const POPULATION: usize = 1_000_000;
 /// Services sharing those events (one team, one workspace).
 const POPULATION_SERVICES: usize = 1_000;
-/// Events of the service the query benchmark reads (the others share the rest).
+/// Events of the service the query benchmark reads (the other services share the rest).
 const TARGET_EVENTS: usize = 5_000;
 /// Events per transaction while populating.
 const POPULATION_BATCH: usize = 10_000;
@@ -40,41 +50,71 @@ const APPEND_SERVICES: usize = 10;
 /// Events the query benchmark asks for.
 const LATEST: usize = 100;
 
-/// One team, one workspace, some services: what events hang off.
+/// One team, one workspace and its services: what events hang off.
 struct Fixture {
-    team: TeamId,
-    workspace: WorkspaceId,
-    services: Vec<ServiceId>,
+    team: Team,
+    workspace: Workspace,
+    services: Vec<ServiceInstance>,
 }
 
 impl Fixture {
-    /// Creates the records in a Kyozo store (services must exist before their events).
-    fn create(store: &RedbStore, services: usize) -> Self {
+    fn new(services: usize) -> Self {
         let team = Team::new("acme").unwrap();
-        store.put_team(&team).unwrap();
-        let ws = Workspace::new(team.id, "shop").unwrap();
-        store.put_workspace(&ws).unwrap();
+        let workspace = Workspace::new(team.id, "shop").unwrap();
         let services = (0..services)
             .map(|i| {
-                let svc =
-                    ServiceInstance::new(team.id, ws.id, format!("svc-{i}"), format!("apps/{i}"));
-                store.put_service(&svc).unwrap();
-                svc.id
+                ServiceInstance::new(
+                    team.id,
+                    workspace.id,
+                    format!("svc-{i}"),
+                    format!("apps/{i}"),
+                )
             })
             .collect();
         Self {
-            team: team.id,
-            workspace: ws.id,
+            team,
+            workspace,
             services,
         }
+    }
+
+    /// A new Kyozo store at `path` holding the fixture's records.
+    fn kyozo(&self, path: &Path) -> RedbStore {
+        let store = RedbStore::open(path).unwrap();
+        store.put_team(&self.team).unwrap();
+        store.put_workspace(&self.workspace).unwrap();
+        for s in &self.services {
+            store.put_service(s).unwrap();
+        }
+        store
+    }
+
+    /// A new SQLite database at `path`, with the `services` table filled when `indexed`.
+    fn sqlite(&self, path: &Path, indexed: bool) -> Sqlite {
+        let sqlite = Sqlite::open(path, indexed);
+        if indexed {
+            let mut stmt = sqlite
+                .conn
+                .prepare("INSERT INTO services(team, service, workspace) VALUES (?1, ?2, ?3)")
+                .unwrap();
+            for s in &self.services {
+                stmt.execute(params![
+                    s.team.as_uuid().into_bytes(),
+                    s.id.as_uuid().into_bytes(),
+                    s.workspace.as_uuid().into_bytes()
+                ])
+                .unwrap();
+            }
+        }
+        sqlite
     }
 
     /// A realistic event on `service`: a deployment starting, with its image.
     fn event(&self, service: ServiceId) -> NewEvent {
         let deployment = DeploymentId::new();
         NewEvent::new(
-            self.team,
-            self.workspace,
+            self.team.id,
+            self.workspace.id,
             service,
             EventKind::DeploymentStarted,
             Actor::System,
@@ -86,21 +126,43 @@ impl Fixture {
         .with_deployment(deployment)
     }
 
-    /// `n` events spread round-robin over the services, starting at service `from`.
-    fn events(&self, n: usize, from: usize) -> Vec<NewEvent> {
+    /// `n` events spread round-robin over `services`, starting at index `from`.
+    fn events(&self, services: &[ServiceInstance], n: usize, from: usize) -> Vec<NewEvent> {
         (0..n)
-            .map(|i| self.event(self.services[(from + i) % self.services.len()]))
+            .map(|i| self.event(services[(from + i) % services.len()].id))
             .collect()
+    }
+
+    /// The batches that fill a store for the query benchmark: [`TARGET_EVENTS`] on the
+    /// first service, interleaved with the rest of [`POPULATION`] round-robin over the
+    /// other services, [`POPULATION_BATCH`] events per batch.
+    fn population(&self, mut append: impl FnMut(Vec<NewEvent>)) {
+        let target = self.services[0].id;
+        let others = &self.services[1..];
+        let (mut remaining, mut remaining_target, mut from) = (POPULATION, TARGET_EVENTS, 0);
+        while remaining > 0 {
+            let n = remaining.min(POPULATION_BATCH);
+            let mine = (remaining_target * n)
+                .div_ceil(remaining)
+                .min(remaining_target);
+            let mut batch = self.events(others, n - mine, from);
+            batch.extend((0..mine).map(|_| self.event(target)));
+            from += n - mine;
+            remaining -= n;
+            remaining_target -= mine;
+            append(batch);
+        }
     }
 }
 
 /// The SQLite side: one connection in WAL mode with `synchronous=FULL`.
 struct Sqlite {
     conn: Connection,
+    indexed: bool,
 }
 
 impl Sqlite {
-    fn open(path: &Path) -> Self {
+    fn open(path: &Path, indexed: bool) -> Self {
         let conn = Connection::open(path).unwrap();
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
@@ -121,7 +183,27 @@ impl Sqlite {
             ) WITHOUT ROWID;",
         )
         .unwrap();
-        Self { conn }
+        if indexed {
+            conn.execute_batch(
+                "CREATE TABLE services(
+                    team BLOB NOT NULL,
+                    service BLOB NOT NULL,
+                    workspace BLOB NOT NULL,
+                    PRIMARY KEY(team, service)
+                ) WITHOUT ROWID;
+                CREATE TABLE workspace_events(
+                    team BLOB NOT NULL,
+                    workspace BLOB NOT NULL,
+                    at INTEGER NOT NULL,
+                    id BLOB NOT NULL,
+                    service BLOB NOT NULL,
+                    seq INTEGER NOT NULL,
+                    PRIMARY KEY(team, workspace, at, id)
+                ) WITHOUT ROWID;",
+            )
+            .unwrap();
+        }
+        Self { conn, indexed }
     }
 
     /// Appends events in one IMMEDIATE transaction, numbering each service's events from
@@ -143,15 +225,33 @@ impl Sqlite {
                     "INSERT INTO events(team, service, seq, body) VALUES (?1, ?2, ?3, ?4)",
                 )
                 .unwrap();
+            let mut service_ws = self.indexed.then(|| {
+                tx.prepare_cached("SELECT workspace FROM services WHERE team = ?1 AND service = ?2")
+                    .unwrap()
+            });
+            let mut index = self.indexed.then(|| {
+                tx.prepare_cached(
+                    "INSERT INTO workspace_events(team, workspace, at, id, service, seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )
+                .unwrap()
+            });
             let mut next: HashMap<ServiceId, i64> = HashMap::new();
             for e in events {
                 // The same checks Kyozo runs on every event it appends.
                 e.validate().unwrap();
                 let team = e.team.as_uuid().into_bytes();
                 let service = e.service.as_uuid().into_bytes();
+                let workspace = e.workspace.as_uuid().into_bytes();
                 let seq = match next.get(&e.service) {
                     Some(s) => *s,
                     None => {
+                        if let Some(stmt) = service_ws.as_mut() {
+                            let ws: [u8; 16] = stmt
+                                .query_row(params![team, service], |row| row.get(0))
+                                .unwrap();
+                            assert_eq!(ws, workspace, "the event's service is in its workspace");
+                        }
                         let max: i64 = last
                             .query_row(params![team, service], |row| row.get(0))
                             .unwrap();
@@ -162,6 +262,17 @@ impl Sqlite {
                 let event = e.into_event(EventId::new(), u64::try_from(seq).unwrap());
                 let body = serde_json::to_vec(&event).unwrap();
                 insert.execute(params![team, service, seq, body]).unwrap();
+                if let Some(stmt) = index.as_mut() {
+                    stmt.execute(params![
+                        team,
+                        workspace,
+                        event.at.as_millis(),
+                        event.id.as_uuid().into_bytes(),
+                        service,
+                        seq
+                    ])
+                    .unwrap();
+                }
                 out.push(event);
             }
         }
@@ -170,7 +281,7 @@ impl Sqlite {
     }
 
     /// The newest `n` events of a service, newest first, decoded.
-    fn latest(&self, team: TeamId, service: ServiceId, n: usize) -> Vec<DeploymentEvent> {
+    fn latest(&self, team: &Team, service: ServiceId, n: usize) -> Vec<DeploymentEvent> {
         let mut stmt = self
             .conn
             .prepare_cached(
@@ -180,7 +291,7 @@ impl Sqlite {
         let rows = stmt
             .query_map(
                 params![
-                    team.as_uuid().into_bytes(),
+                    team.id.as_uuid().into_bytes(),
                     service.as_uuid().into_bytes(),
                     i64::try_from(n).unwrap()
                 ],
@@ -198,25 +309,20 @@ fn tempdir() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
 
-/// Fresh stores with a few services, for the append benchmarks.
-fn append_stores(dir: &Path) -> (RedbStore, Fixture, Sqlite) {
-    let store = RedbStore::open(dir.join("kyozo.redb")).unwrap();
-    let fixture = Fixture::create(&store, APPEND_SERVICES);
-    let sqlite = Sqlite::open(&dir.join("sqlite.db"));
-    (store, fixture, sqlite)
-}
-
 fn append_durable_single(c: &mut Criterion) {
     let dir = tempdir();
-    let (store, fx, mut sqlite) = append_stores(dir.path());
+    let fx = Fixture::new(APPEND_SERVICES);
+    let svc = fx.services[0].id;
+    let kyozo = OnceCell::new();
+    let (mut sqlite, mut sqlite_indexed) = (None, None);
     let mut group = c.benchmark_group("append_durable_single");
     group
         .throughput(Throughput::Elements(1))
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(6));
-    let svc = fx.services[0];
     group.bench_function("kyozo_redb", |b| {
+        let store = kyozo.get_or_init(|| fx.kyozo(&dir.path().join("single.redb")));
         b.iter_batched(
             || fx.event(svc),
             |e| black_box(store.append_event(e).unwrap()),
@@ -224,9 +330,19 @@ fn append_durable_single(c: &mut Criterion) {
         );
     });
     group.bench_function("sqlite_wal_full", |b| {
+        let db = sqlite.get_or_insert_with(|| fx.sqlite(&dir.path().join("single.db"), false));
         b.iter_batched(
             || vec![fx.event(svc)],
-            |e| black_box(sqlite.append(e)),
+            |e| black_box(db.append(e)),
+            BatchSize::SmallInput,
+        );
+    });
+    group.bench_function("sqlite_wal_full_indexed", |b| {
+        let db = sqlite_indexed
+            .get_or_insert_with(|| fx.sqlite(&dir.path().join("single-indexed.db"), true));
+        b.iter_batched(
+            || vec![fx.event(svc)],
+            |e| black_box(db.append(e)),
             BatchSize::SmallInput,
         );
     });
@@ -235,7 +351,9 @@ fn append_durable_single(c: &mut Criterion) {
 
 fn append_batch_1000(c: &mut Criterion) {
     let dir = tempdir();
-    let (store, fx, mut sqlite) = append_stores(dir.path());
+    let fx = Fixture::new(APPEND_SERVICES);
+    let kyozo = OnceCell::new();
+    let (mut sqlite, mut sqlite_indexed) = (None, None);
     let mut group = c.benchmark_group("append_batch_1000");
     group
         .throughput(Throughput::Elements(BATCH as u64))
@@ -243,94 +361,82 @@ fn append_batch_1000(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(6));
     group.bench_function("kyozo_redb", |b| {
+        let store = kyozo.get_or_init(|| fx.kyozo(&dir.path().join("batch.redb")));
         b.iter_batched(
-            || fx.events(BATCH, 0),
+            || fx.events(&fx.services, BATCH, 0),
             |e| black_box(store.append_events(e).unwrap()),
             BatchSize::LargeInput,
         );
     });
     group.bench_function("sqlite_wal_full", |b| {
+        let db = sqlite.get_or_insert_with(|| fx.sqlite(&dir.path().join("batch.db"), false));
         b.iter_batched(
-            || fx.events(BATCH, 0),
-            |e| black_box(sqlite.append(e)),
+            || fx.events(&fx.services, BATCH, 0),
+            |e| black_box(db.append(e)),
+            BatchSize::LargeInput,
+        );
+    });
+    group.bench_function("sqlite_wal_full_indexed", |b| {
+        let db = sqlite_indexed
+            .get_or_insert_with(|| fx.sqlite(&dir.path().join("batch-indexed.db"), true));
+        b.iter_batched(
+            || fx.events(&fx.services, BATCH, 0),
+            |e| black_box(db.append(e)),
             BatchSize::LargeInput,
         );
     });
     group.finish();
 }
 
-/// Fills both stores with [`POPULATION`] events: [`TARGET_EVENTS`] on the first service,
-/// the rest round-robin over the others, in transactions of [`POPULATION_BATCH`].
-fn populate(store: &RedbStore, fx: &Fixture, sqlite: &mut Sqlite) {
-    let target = fx.services[0];
-    let others = Fixture {
-        team: fx.team,
-        workspace: fx.workspace,
-        services: fx.services[1..].to_vec(),
-    };
-    let mut remaining_target = TARGET_EVENTS;
-    let mut remaining = POPULATION;
-    let (mut kyozo_time, mut sqlite_time) = (Duration::ZERO, Duration::ZERO);
-    let mut from = 0;
-    while remaining > 0 {
-        let n = remaining.min(POPULATION_BATCH);
-        // Interleave the target's events with the others', as a live system would.
-        let mine = (remaining_target * n)
-            .div_ceil(remaining)
-            .min(remaining_target);
-        let mut batch = others.events(n - mine, from);
-        from += n - mine;
-        batch.extend((0..mine).map(|_| fx.event(target)));
-        remaining_target -= mine;
-        remaining -= n;
-        let copy = batch.clone();
-        let t = Instant::now();
-        store.append_events(batch).unwrap();
-        kyozo_time += t.elapsed();
-        let t = Instant::now();
-        sqlite.append(copy);
-        sqlite_time += t.elapsed();
-    }
-    eprintln!(
-        "populated {POPULATION} events over {} services ({TARGET_EVENTS} on the target): \
-         kyozo_redb {:.1} s, sqlite_wal_full {:.1} s",
-        fx.services.len(),
-        kyozo_time.as_secs_f64(),
-        sqlite_time.as_secs_f64(),
-    );
+/// Checks a store's answer to the query: the target's newest events, newest first.
+fn check_latest(events: &[DeploymentEvent]) {
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    let top = TARGET_EVENTS as u64;
+    let want: Vec<u64> = (top + 1 - LATEST as u64..=top).rev().collect();
+    assert_eq!(seqs, want);
 }
 
 fn latest_100_of_1m(c: &mut Criterion) {
     let dir = tempdir();
-    let store = RedbStore::open(dir.path().join("kyozo.redb")).unwrap();
-    let fx = Fixture::create(&store, POPULATION_SERVICES);
-    let mut sqlite = Sqlite::open(&dir.path().join("sqlite.db"));
-    populate(&store, &fx, &mut sqlite);
-    let (team, target) = (fx.team, fx.services[0]);
-
-    // Both answer the same: the target's newest 100, newest first.
-    let k = store.latest_events(team, target, LATEST).unwrap();
-    let s = sqlite.latest(team, target, LATEST);
-    assert_eq!(k.len(), LATEST);
-    assert_eq!(s.len(), LATEST);
-    assert_eq!(k[0].seq, TARGET_EVENTS as u64);
-    let seqs = |v: &[DeploymentEvent]| v.iter().map(|e| e.seq).collect::<Vec<_>>();
-    assert_eq!(seqs(&k), seqs(&s));
-    assert_eq!(
-        store.last_seq(team, fx.services[1]).unwrap(),
-        ((POPULATION - TARGET_EVENTS) / (POPULATION_SERVICES - 1)) as u64 + 1
-    );
-
+    let fx = Fixture::new(POPULATION_SERVICES);
+    let target = fx.services[0].id;
+    let (kyozo, sqlite) = (OnceCell::new(), OnceCell::new());
     let mut group = c.benchmark_group("latest_100_of_1m");
     group
         .sample_size(50)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4));
     group.bench_function("kyozo_redb", |b| {
-        b.iter(|| black_box(store.latest_events(team, target, LATEST).unwrap()));
+        let store = kyozo.get_or_init(|| {
+            let store = fx.kyozo(&dir.path().join("population.redb"));
+            let t = Instant::now();
+            fx.population(|batch| {
+                store.append_events(batch).unwrap();
+            });
+            eprintln!(
+                "kyozo_redb: {POPULATION} events over {POPULATION_SERVICES} services stored in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            check_latest(&store.latest_events(fx.team.id, target, LATEST).unwrap());
+            store
+        });
+        b.iter(|| black_box(store.latest_events(fx.team.id, target, LATEST).unwrap()));
     });
     group.bench_function("sqlite_wal_full", |b| {
-        b.iter(|| black_box(sqlite.latest(team, target, LATEST)));
+        let db = sqlite.get_or_init(|| {
+            let mut db = fx.sqlite(&dir.path().join("population.db"), false);
+            let t = Instant::now();
+            fx.population(|batch| {
+                db.append(batch);
+            });
+            eprintln!(
+                "sqlite_wal_full: {POPULATION} events over {POPULATION_SERVICES} services stored in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            check_latest(&db.latest(&fx.team, target, LATEST));
+            db
+        });
+        b.iter(|| black_box(db.latest(&fx.team, target, LATEST)));
     });
     group.finish();
 }

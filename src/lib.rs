@@ -37,6 +37,7 @@ mod kyozo;
 pub mod auth;
 pub mod model;
 pub mod store;
+pub mod topology;
 
 pub use crate::error::{Error, Result};
 

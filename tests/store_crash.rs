@@ -538,6 +538,30 @@ fn record_acks(seen: &mut Seen, acks: &[Ack], ctx: &str) {
     }
 }
 
+/// The test's temporary folder, kept (and its path printed) when the test fails, so
+/// the file that failed can be examined.
+#[derive(Debug)]
+struct KeepOnPanic(Option<tempfile::TempDir>);
+
+impl KeepOnPanic {
+    fn path(&self) -> &Path {
+        self.0.as_ref().expect("the folder").path()
+    }
+}
+
+impl Drop for KeepOnPanic {
+    fn drop(&mut self) {
+        if thread::panicking()
+            && let Some(dir) = self.0.take()
+        {
+            eprintln!(
+                "store_crash: failed; the store is kept in {}",
+                dir.keep().display()
+            );
+        }
+    }
+}
+
 fn take(msg: Msg, acks: &mut Vec<Ack>, errors: &mut Vec<String>) {
     match msg {
         Msg::Ready => {}
@@ -561,7 +585,7 @@ fn redb_store_survives_sigkill_during_appends() {
     eprintln!("store_crash: seed {seed} ({SEED_ENV}={seed} to replay), {iterations} kills");
     let mut rng = Rng::new(seed);
 
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = KeepOnPanic(Some(tempfile::tempdir().expect("tempdir")));
     let fx = setup(&dir.path().join("state.redb"));
     let mut seen = Seen::default();
     let started = Instant::now();

@@ -1,0 +1,174 @@
+//! Backing services (databases, caches, brokers) recognised from what a service
+//! depends on, the images a compose file runs, and the env vars it reads. One sorted
+//! table per signal, shared by every detector.
+
+/// A backing service's canonical name and the default port it listens on.
+pub const BACKING_SERVICES: &[(&str, u16)] = &[
+    ("clickhouse", 8123),
+    ("elasticsearch", 9200),
+    ("kafka", 9092),
+    ("mariadb", 3306),
+    ("memcached", 11211),
+    ("minio", 9000),
+    ("mongodb", 27017),
+    ("mysql", 3306),
+    ("nats", 4222),
+    ("postgres", 5432),
+    ("rabbitmq", 5672),
+    ("redis", 6379),
+];
+
+/// Library or package names (any ecosystem) that mean the service talks to a backing
+/// service. Sorted by package name; matched exactly, lower-cased.
+pub const PACKAGE_TO_BACKING: &[(&str, &str)] = &[
+    ("@elastic/elasticsearch", "elasticsearch"),
+    ("@prisma/client", "postgres"),
+    ("aiomysql", "mysql"),
+    ("aiopg", "postgres"),
+    ("aioredis", "redis"),
+    ("amqp", "rabbitmq"),
+    ("amqplib", "rabbitmq"),
+    ("asyncpg", "postgres"),
+    ("bullmq", "redis"),
+    ("bunny", "rabbitmq"),
+    ("celery", "redis"),
+    ("confluent-kafka", "kafka"),
+    ("dalli", "memcached"),
+    ("ecto_sql", "postgres"),
+    ("elasticsearch", "elasticsearch"),
+    ("github.com/go-redis/redis", "redis"),
+    ("github.com/go-sql-driver/mysql", "mysql"),
+    ("github.com/jackc/pgx", "postgres"),
+    ("github.com/jackc/pgx/v4", "postgres"),
+    ("github.com/jackc/pgx/v5", "postgres"),
+    ("github.com/lib/pq", "postgres"),
+    ("github.com/nats-io/nats.go", "nats"),
+    ("github.com/rabbitmq/amqp091-go", "rabbitmq"),
+    ("github.com/redis/go-redis/v9", "redis"),
+    ("github.com/segmentio/kafka-go", "kafka"),
+    ("go.mongodb.org/mongo-driver", "mongodb"),
+    ("ioredis", "redis"),
+    ("kafka-python", "kafka"),
+    ("kafkajs", "kafka"),
+    ("mariadb", "mariadb"),
+    ("memcache", "memcached"),
+    ("mongodb", "mongodb"),
+    ("mongoengine", "mongodb"),
+    ("mongoid", "mongodb"),
+    ("mongoose", "mongodb"),
+    ("motor", "mongodb"),
+    ("mysql", "mysql"),
+    ("mysql2", "mysql"),
+    ("mysqlclient", "mysql"),
+    ("mysql-connector-java", "mysql"),
+    ("nats", "nats"),
+    ("pg", "postgres"),
+    ("pika", "rabbitmq"),
+    ("postgres", "postgres"),
+    ("postgrex", "postgres"),
+    ("postgresql", "postgres"),
+    ("psycopg", "postgres"),
+    ("psycopg2", "postgres"),
+    ("psycopg2-binary", "postgres"),
+    ("pymongo", "mongodb"),
+    ("pymysql", "mysql"),
+    ("redis", "redis"),
+    ("redix", "redis"),
+    ("sidekiq", "redis"),
+    ("spring-boot-starter-amqp", "rabbitmq"),
+    ("spring-boot-starter-data-mongodb", "mongodb"),
+    ("spring-boot-starter-data-redis", "redis"),
+    ("sqlx", "postgres"),
+    ("tokio-postgres", "postgres"),
+];
+
+/// Environment variable names that mean a backing service. Sorted; matched exactly.
+pub const ENV_TO_BACKING: &[(&str, &str)] = &[
+    ("AMQP_URL", "rabbitmq"),
+    ("CLICKHOUSE_URL", "clickhouse"),
+    ("DATABASE_URL", "postgres"),
+    ("ELASTICSEARCH_URL", "elasticsearch"),
+    ("KAFKA_BROKERS", "kafka"),
+    ("KAFKA_BOOTSTRAP_SERVERS", "kafka"),
+    ("MEMCACHED_URL", "memcached"),
+    ("MONGODB_URI", "mongodb"),
+    ("MONGODB_URL", "mongodb"),
+    ("MONGO_URL", "mongodb"),
+    ("MYSQL_URL", "mysql"),
+    ("NATS_URL", "nats"),
+    ("PGHOST", "postgres"),
+    ("POSTGRES_URL", "postgres"),
+    ("RABBITMQ_URL", "rabbitmq"),
+    ("REDIS_HOST", "redis"),
+    ("REDIS_URL", "redis"),
+];
+
+/// The backing service a package name stands for, if any.
+pub fn from_package(name: &str) -> Option<&'static str> {
+    let lower = name.to_ascii_lowercase();
+    PACKAGE_TO_BACKING
+        .binary_search_by(|(k, _)| (*k).cmp(lower.as_str()))
+        .ok()
+        .map(|i| PACKAGE_TO_BACKING[i].1)
+}
+
+/// The backing service an env var name stands for, if any.
+pub fn from_env(name: &str) -> Option<&'static str> {
+    ENV_TO_BACKING
+        .binary_search_by(|(k, _)| (*k).cmp(name))
+        .ok()
+        .map(|i| ENV_TO_BACKING[i].1)
+}
+
+/// The backing service an image reference runs (`postgres:16-alpine`,
+/// `docker.io/library/redis`, `bitnami/kafka:3`), if any.
+pub fn from_image(image: &str) -> Option<&'static str> {
+    let without_tag = image.split(['@']).next().unwrap_or(image);
+    let last = without_tag.rsplit('/').next().unwrap_or(without_tag);
+    let name = last.split(':').next().unwrap_or(last).to_ascii_lowercase();
+    let name = match name.as_str() {
+        "postgresql" | "postgis" | "timescaledb" => "postgres",
+        "mongo" => "mongodb",
+        "elasticsearch" | "opensearch" => "elasticsearch",
+        "cp-kafka" | "redpanda" => "kafka",
+        "valkey" | "keydb" => "redis",
+        other => other,
+    };
+    BACKING_SERVICES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(n, _)| *n)
+}
+
+/// The default port of a backing service.
+pub fn default_port(service: &str) -> Option<u16> {
+    BACKING_SERVICES
+        .iter()
+        .find(|(n, _)| *n == service)
+        .map(|(_, p)| *p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_are_sorted_for_binary_search() {
+        assert!(PACKAGE_TO_BACKING.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(ENV_TO_BACKING.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(BACKING_SERVICES.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn lookups() {
+        assert_eq!(from_package("psycopg2-binary"), Some("postgres"));
+        assert_eq!(from_package("IORedis"), Some("redis"));
+        assert_eq!(from_package("left-pad"), None);
+        assert_eq!(from_env("DATABASE_URL"), Some("postgres"));
+        assert_eq!(from_image("postgres:16-alpine"), Some("postgres"));
+        assert_eq!(from_image("docker.io/library/mongo"), Some("mongodb"));
+        assert_eq!(from_image("bitnami/redis:7@sha256:abc"), Some("redis"));
+        assert_eq!(from_image("nginx:1.27"), None);
+        assert_eq!(default_port("redis"), Some(6379));
+    }
+}

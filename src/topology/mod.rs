@@ -1,0 +1,279 @@
+//! The topology engine: what services live in a folder, how to build and run each, what
+//! they need, how they depend on each other, how sure Kyozo is, and why.
+//!
+//! [`ProjectView`] walks the folder once; every [`Detector`] (built-in or WASM plugin)
+//! runs on it and returns [`Detection`]s; [`merge`] combines them into a [`Topology`]
+//! with the rules written in `docs/topology.md`.
+
+pub mod backing;
+pub mod builtin;
+pub mod common;
+mod detect;
+pub mod manifest;
+mod merge;
+mod view;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+pub use detect::{
+    Detection, DetectionKind, Detector, DetectorError, Evidence, Note, ServiceHints, Sourced,
+};
+pub use merge::merge;
+pub use view::{
+    PartialError, PartialErrorKind, ProjectView, ReadError, SKIPPED_DIRS, ScanOptions, file_name,
+    join, parent,
+};
+
+/// The analysis could not run at all (per-file problems are partial errors instead).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TopologyError {
+    /// The folder to analyse cannot be read.
+    #[error("cannot analyse {path}: {reason}")]
+    Root {
+        /// The folder given.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How the services of a folder are best deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strategy {
+    /// Nothing deployable was found.
+    None,
+    /// One service.
+    Single,
+    /// A compose file describes the stack.
+    Compose,
+    /// Several services in one tree.
+    Monorepo,
+}
+
+impl Strategy {
+    /// The strategy's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::None => "none",
+            Strategy::Single => "single",
+            Strategy::Compose => "compose",
+            Strategy::Monorepo => "monorepo",
+        }
+    }
+}
+
+/// One service found, with everything inferred about it and where each value came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TopologyService {
+    /// Its name (unique in the topology, DNS label rules).
+    pub name: String,
+    /// Its folder relative to the root (`.` for the root).
+    pub path: String,
+    /// The folder it builds from (`.` for the root).
+    pub context: String,
+    /// The language or stack.
+    pub language: String,
+    /// The framework, if recognised.
+    pub framework: Option<String>,
+    /// The package manager.
+    pub package_manager: Option<String>,
+    /// The runtime version and where it came from.
+    pub runtime_version: Option<Sourced<String>>,
+    /// How to install dependencies.
+    pub install_command: Option<Sourced<String>>,
+    /// How to build.
+    pub build_command: Option<Sourced<String>>,
+    /// How to start.
+    pub start_command: Option<Sourced<String>>,
+    /// Ports it listens on.
+    pub ports: Vec<PortHint>,
+    /// Env vars it reads.
+    pub env: Vec<EnvHint>,
+    /// Backing services it needs.
+    pub backing_services: Vec<String>,
+    /// Services (by name) it depends on.
+    pub depends_on: Vec<String>,
+    /// The Dockerfile that builds it, if one exists.
+    pub dockerfile: Option<String>,
+    /// The image it runs, when known by image only.
+    pub image: Option<String>,
+    /// Its health check, if declared.
+    pub healthcheck: Option<Sourced<String>>,
+    /// How sure Kyozo is, in [0, 1].
+    pub confidence: f64,
+    /// Why, file by file.
+    pub evidence: Vec<Evidence>,
+    /// Which detectors contributed.
+    pub detectors: Vec<String>,
+}
+
+/// A port and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortHint {
+    /// The port.
+    pub port: u16,
+    /// Where it came from (`default for nextjs` for an assumption).
+    pub source: String,
+}
+
+/// An env var name and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvHint {
+    /// The variable.
+    pub name: String,
+    /// Where it came from.
+    pub source: String,
+}
+
+/// A library of a monorepo: built by the services that use it, not run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SharedPackage {
+    /// Its name.
+    pub name: String,
+    /// Its folder.
+    pub path: String,
+    /// Its language.
+    pub language: String,
+}
+
+/// An actionable note.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Recommendation {
+    /// The service concerned, if one.
+    pub service: Option<String>,
+    /// A stable code (`no-lockfile`, `no-healthcheck`, `port-unknown`...).
+    pub code: String,
+    /// What to do, in words.
+    pub message: String,
+}
+
+/// Everything found in a folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct Topology {
+    /// The folder analysed.
+    pub root: PathBuf,
+    /// How to deploy it.
+    pub strategy: Strategy,
+    /// The services, in start order.
+    pub services: Vec<TopologyService>,
+    /// Libraries of a monorepo.
+    pub shared_packages: Vec<SharedPackage>,
+    /// Patterns recognised (`npm-workspaces`, `cargo-workspace`, `compose`...).
+    pub patterns: Vec<String>,
+    /// Actionable notes.
+    pub recommendations: Vec<Recommendation>,
+    /// Partial errors and other warnings (a dependency cycle...).
+    pub warnings: Vec<String>,
+    /// How long the analysis took.
+    pub duration_ms: u64,
+}
+
+/// Runs every detector on a folder and merges what they find.
+#[derive(Debug, Clone)]
+pub struct TopologyEngine {
+    detectors: Vec<Arc<dyn Detector>>,
+    options: ScanOptions,
+}
+
+impl Default for TopologyEngine {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl TopologyEngine {
+    /// An engine with every built-in detector and default scan limits.
+    pub fn new() -> Self {
+        Self {
+            detectors: builtin::all(),
+            options: ScanOptions::default(),
+        }
+    }
+
+    /// An engine with no detector at all.
+    pub fn empty() -> Self {
+        Self {
+            detectors: Vec::new(),
+            options: ScanOptions::default(),
+        }
+    }
+
+    /// Adds a detector (a plugin, or one of the embedding program's own).
+    pub fn with_detector(mut self, detector: Arc<dyn Detector>) -> Self {
+        self.detectors.push(detector);
+        self
+    }
+
+    /// Uses other scan limits.
+    pub fn with_options(mut self, options: ScanOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The detectors, in the order they were added.
+    pub fn detectors(&self) -> &[Arc<dyn Detector>] {
+        &self.detectors
+    }
+
+    /// Scans `root`, runs every detector, and merges the detections.
+    pub fn analyze(&self, root: impl AsRef<Path>) -> Result<Topology, TopologyError> {
+        let started = Instant::now();
+        let view = ProjectView::scan_with(root, &self.options)?;
+        let detections = self.detect(&view);
+        let mut topology = merge(&view, detections);
+        topology.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(topology)
+    }
+
+    /// Runs every detector on `view`. A detector that fails or panics becomes a partial
+    /// error of the view; the others still run.
+    pub fn detect(&self, view: &ProjectView) -> Vec<Detection> {
+        let run = |d: &Arc<dyn Detector>| -> Vec<Detection> {
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| d.detect(view)));
+            let message = match outcome {
+                Ok(Ok(found)) => return found,
+                Ok(Err(e)) => e.message,
+                Err(_) => "the detector panicked".to_string(),
+            };
+            view.report(
+                "",
+                PartialErrorKind::DetectorFailed {
+                    detector: d.id().to_string(),
+                    message,
+                },
+            );
+            Vec::new()
+        };
+        let threads = self.options.threads.clamp(1, self.detectors.len().max(1));
+        let chunk = self.detectors.len().div_ceil(threads).max(1);
+        let mut all: Vec<Detection> = std::thread::scope(|s| {
+            let handles: Vec<_> = self
+                .detectors
+                .chunks(chunk)
+                .map(|group| s.spawn(move || group.iter().flat_map(run).collect::<Vec<_>>()))
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        for d in &mut all {
+            d.confidence = if d.confidence.is_finite() {
+                d.confidence.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+        }
+        all
+    }
+}

@@ -1,0 +1,661 @@
+//! [`ProjectView`]: a read-only, capped, ignore-aware view of a folder. Detectors see a
+//! project only through it (they never touch `std::fs`), and WASM plugins get the same
+//! view through their host imports.
+//!
+//! The walk runs in parallel with the `ignore` crate, respects `.gitignore` and `.ignore`
+//! files (even outside a git repository), and skips dependency and build folders. It
+//! never follows a symlink out of the root and never follows a directory symlink at all,
+//! so it cannot loop. Anything odd on the way (a non-UTF-8 name, an unreadable folder, a
+//! link out of the root, a file too large or binary when a detector asks for it, a cap
+//! reached) becomes a [`PartialError`] on the view; the scan itself fails only when the
+//! root cannot be read.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+
+use super::TopologyError;
+
+/// Folders that hold dependencies, caches or build output: never walked.
+pub const SKIPPED_DIRS: &[&str] = &[
+    ".build",
+    ".cache",
+    ".dart_tool",
+    ".git",
+    ".gradle",
+    ".hg",
+    ".idea",
+    ".kyozo",
+    ".mypy_cache",
+    ".next",
+    ".nuxt",
+    ".output",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".stack-work",
+    ".svelte-kit",
+    ".svn",
+    ".terraform",
+    ".tox",
+    ".turbo",
+    ".venv",
+    ".yarn",
+    "__pycache__",
+    "_build",
+    "bower_components",
+    "coverage",
+    "dist-newstyle",
+    "node_modules",
+    "obj",
+    "target",
+    "vendor",
+    "venv",
+    "zig-cache",
+    "zig-out",
+];
+
+/// Limits of a scan.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ScanOptions {
+    /// Most files listed (default 200,000); past it the walk stops with a partial error.
+    pub max_files: usize,
+    /// Deepest folder level walked (default 48).
+    pub max_depth: usize,
+    /// Largest file a detector may read, in bytes (default 1 MiB).
+    pub max_read_bytes: u64,
+    /// Threads for the walk (default: the machine's parallelism, at most 8).
+    pub threads: usize,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            max_files: 200_000,
+            max_depth: 48,
+            max_read_bytes: 1024 * 1024,
+            threads: std::thread::available_parallelism().map_or(2, |n| n.get().min(8)),
+        }
+    }
+}
+
+/// Something the scan or a detector could not handle. The rest of the project is still
+/// analysed.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PartialError {
+    /// The path concerned, relative to the root (`""`: the root or the whole scan).
+    pub path: String,
+    /// What went wrong.
+    pub kind: PartialErrorKind,
+}
+
+/// What went wrong with one path.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum PartialErrorKind {
+    /// A file or folder name that is not UTF-8; skipped.
+    NonUtf8Name,
+    /// A file or folder that could not be read.
+    Unreadable {
+        /// The system's reason.
+        reason: String,
+    },
+    /// A file a detector asked for holds binary data.
+    Binary,
+    /// A file a detector asked for is larger than the read cap.
+    TooLarge {
+        /// Its size.
+        size: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// A symlink that points outside the root; not followed.
+    SymlinkEscapesRoot,
+    /// A symlink to one of its own parent folders; not followed.
+    SymlinkLoop,
+    /// A symlink to a folder inside the root; not followed (its target is walked where
+    /// it really is).
+    SymlinkToDirectory,
+    /// A symlink whose target does not exist.
+    DanglingSymlink,
+    /// The file-count cap was reached; the rest of the tree was not walked.
+    FileLimit {
+        /// The cap.
+        cap: usize,
+    },
+    /// A folder deeper than the depth cap; not walked.
+    DepthLimit {
+        /// The cap.
+        cap: usize,
+    },
+    /// A manifest that could not be parsed.
+    InvalidManifest {
+        /// What the parser said.
+        message: String,
+    },
+    /// A detector failed; the others still ran.
+    DetectorFailed {
+        /// The detector.
+        detector: String,
+        /// What it said.
+        message: String,
+    },
+}
+
+impl std::fmt::Display for PartialError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = if self.path.is_empty() {
+            "."
+        } else {
+            &self.path
+        };
+        match &self.kind {
+            PartialErrorKind::NonUtf8Name => write!(f, "{path}: name is not UTF-8, skipped"),
+            PartialErrorKind::Unreadable { reason } => write!(f, "{path}: unreadable ({reason})"),
+            PartialErrorKind::Binary => write!(f, "{path}: binary data where text was expected"),
+            PartialErrorKind::TooLarge { size, cap } => {
+                write!(
+                    f,
+                    "{path}: {size} bytes, larger than the read cap of {cap} bytes"
+                )
+            }
+            PartialErrorKind::SymlinkEscapesRoot => {
+                write!(
+                    f,
+                    "{path}: symlink points outside the project, not followed"
+                )
+            }
+            PartialErrorKind::SymlinkLoop => write!(f, "{path}: symlink loop, not followed"),
+            PartialErrorKind::SymlinkToDirectory => {
+                write!(f, "{path}: symlink to a folder, not followed")
+            }
+            PartialErrorKind::DanglingSymlink => write!(f, "{path}: symlink to nothing"),
+            PartialErrorKind::FileLimit { cap } => {
+                write!(f, "{path}: more than {cap} files, the rest was not scanned")
+            }
+            PartialErrorKind::DepthLimit { cap } => {
+                write!(f, "{path}: deeper than {cap} levels, not scanned")
+            }
+            PartialErrorKind::InvalidManifest { message } => {
+                write!(f, "{path}: invalid: {message}")
+            }
+            PartialErrorKind::DetectorFailed { detector, message } => {
+                write!(f, "{path}: detector {detector} failed: {message}")
+            }
+        }
+    }
+}
+
+/// Why a read failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadError {
+    /// The path is not a file of the view (absent, ignored, outside the root).
+    #[error("{0}: not a file of the project")]
+    NotInView(String),
+    /// See [`PartialErrorKind::TooLarge`].
+    #[error("{path}: {size} bytes, larger than the read cap of {cap}")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// Its size.
+        size: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// See [`PartialErrorKind::Binary`].
+    #[error("{0}: binary data")]
+    Binary(String),
+    /// The file could not be read.
+    #[error("{path}: {reason}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// The system's reason.
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct FileEntry {
+    size: u64,
+    /// Where to read it: the file itself, or the in-root target of a symlink.
+    real: PathBuf,
+}
+
+/// A read-only view of a project folder. See the [module docs](self).
+#[derive(Debug)]
+pub struct ProjectView {
+    root: PathBuf,
+    files: BTreeMap<String, FileEntry>,
+    dirs: BTreeSet<String>,
+    by_name: HashMap<String, Vec<String>>,
+    max_read_bytes: u64,
+    errors: Mutex<BTreeSet<PartialError>>,
+    cache: Mutex<HashMap<String, Result<Arc<str>, ReadError>>>,
+}
+
+/// Joins a folder and a name into a view path (`""` is the root).
+pub fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_string()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The folder part of a view path (`"a/b/c.json"` → `"a/b"`, `"c.json"` → `""`).
+pub fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
+}
+
+/// The name part of a view path.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit_once('/').map_or(path, |(_, n)| n)
+}
+
+impl ProjectView {
+    /// Walks `root` with default limits.
+    pub fn scan(root: impl AsRef<Path>) -> Result<Self, TopologyError> {
+        Self::scan_with(root, &ScanOptions::default())
+    }
+
+    /// Walks `root` with `options`.
+    pub fn scan_with(root: impl AsRef<Path>, options: &ScanOptions) -> Result<Self, TopologyError> {
+        let given = root.as_ref();
+        let root = std::fs::canonicalize(given).map_err(|e| TopologyError::Root {
+            path: given.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        if !root.is_dir() {
+            return Err(TopologyError::Root {
+                path: given.to_path_buf(),
+                reason: "not a folder".into(),
+            });
+        }
+        let collected = Mutex::new(Collected::default());
+        let count = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let mut builder = ignore::WalkBuilder::new(&root);
+        builder
+            .hidden(false)
+            .parents(false)
+            .ignore(true)
+            .git_ignore(true)
+            .git_global(false)
+            .git_exclude(false)
+            .require_git(false)
+            .follow_links(false)
+            .max_depth(Some(options.max_depth))
+            .threads(options.threads.max(1))
+            .filter_entry(|e| {
+                !(e.file_type().is_some_and(|t| t.is_dir())
+                    && e.depth() > 0
+                    && e.file_name()
+                        .to_str()
+                        .is_some_and(|n| SKIPPED_DIRS.contains(&n)))
+            });
+        builder.build_parallel().run(|| {
+            let root = &root;
+            let collected = &collected;
+            let count = &count;
+            let stop = &stop;
+            Box::new(move |entry| {
+                if stop.load(Ordering::Relaxed) {
+                    return ignore::WalkState::Quit;
+                }
+                let mut local = Collected::default();
+                let state = visit(root, entry, options, count, stop, &mut local);
+                if let Ok(mut c) = collected.lock() {
+                    c.merge(local);
+                }
+                state
+            })
+        });
+        let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for path in collected.files.keys() {
+            by_name
+                .entry(file_name(path).to_string())
+                .or_default()
+                .push(path.clone());
+        }
+        Ok(Self {
+            root,
+            files: collected.files,
+            dirs: collected.dirs,
+            by_name,
+            max_read_bytes: options.max_read_bytes,
+            errors: Mutex::new(collected.errors),
+            cache: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The root folder (canonical).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Every file, sorted, as `/`-separated paths relative to the root.
+    pub fn files(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// How many files the view holds.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Every folder (the root is `""`), sorted.
+    pub fn dirs(&self) -> impl Iterator<Item = &str> {
+        self.dirs.iter().map(String::as_str)
+    }
+
+    /// Whether `path` is a file of the view.
+    pub fn is_file(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Whether `path` is a folder of the view (`""` is the root).
+    pub fn is_dir(&self, path: &str) -> bool {
+        self.dirs.contains(path)
+    }
+
+    /// The size of a file of the view.
+    pub fn size(&self, path: &str) -> Option<u64> {
+        self.files.get(path).map(|f| f.size)
+    }
+
+    /// Every file named exactly `name`, wherever it is, sorted.
+    pub fn named(&self, name: &str) -> &[String] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+
+    /// The files directly in folder `dir`, sorted.
+    pub fn files_in<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let (prefix2, len) = (prefix.clone(), prefix.len());
+        self.files
+            .range(prefix.clone()..)
+            .map(|(k, _)| k.as_str())
+            .take_while(move |k| k.starts_with(&prefix2))
+            .filter(move |k| !k[len..].contains('/'))
+    }
+
+    /// The folders directly in folder `dir`, sorted.
+    pub fn dirs_in<'a>(&'a self, dir: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let (prefix2, len) = (prefix.clone(), prefix.len());
+        self.dirs
+            .range(prefix.clone()..)
+            .map(|k| k.as_str())
+            .take_while(move |k| k.starts_with(&prefix2))
+            .filter(move |k| !k.is_empty() && !k[len..].contains('/'))
+    }
+
+    /// Files whose path matches the glob (`**/*.csproj`, `apps/*/package.json`), sorted.
+    pub fn glob(&self, pattern: &str) -> Result<Vec<&str>, globset::Error> {
+        let matcher = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()?
+            .compile_matcher();
+        Ok(self.files().filter(|f| matcher.is_match(f)).collect())
+    }
+
+    /// Files with the extension `ext` (without the dot), sorted.
+    pub fn with_extension<'a>(&'a self, ext: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.files().filter(move |f| {
+            file_name(f)
+                .rsplit_once('.')
+                .is_some_and(|(stem, e)| !stem.is_empty() && e == ext)
+        })
+    }
+
+    /// Reads a file of the view as UTF-8 text (a leading BOM is dropped). Results are
+    /// cached; a failure is also recorded as a partial error of the view.
+    pub fn read_text(&self, path: &str) -> Result<Arc<str>, ReadError> {
+        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(path).cloned()) {
+            return hit;
+        }
+        let result = self.read_uncached(path);
+        if let Err(e) = &result {
+            let kind = match e {
+                ReadError::NotInView(_) => None,
+                ReadError::TooLarge { size, cap, .. } => Some(PartialErrorKind::TooLarge {
+                    size: *size,
+                    cap: *cap,
+                }),
+                ReadError::Binary(_) => Some(PartialErrorKind::Binary),
+                ReadError::Unreadable { reason, .. } => Some(PartialErrorKind::Unreadable {
+                    reason: reason.clone(),
+                }),
+            };
+            if let Some(kind) = kind {
+                self.report(path, kind);
+            }
+        }
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(path.to_string(), result.clone());
+        }
+        result
+    }
+
+    /// Reads a file if it is in the view and readable as text; failures other than
+    /// absence are recorded as partial errors.
+    pub fn text(&self, path: &str) -> Option<Arc<str>> {
+        self.read_text(path).ok()
+    }
+
+    fn read_uncached(&self, path: &str) -> Result<Arc<str>, ReadError> {
+        let entry = self
+            .files
+            .get(path)
+            .ok_or_else(|| ReadError::NotInView(path.to_string()))?;
+        let unreadable = |e: std::io::Error| ReadError::Unreadable {
+            path: path.to_string(),
+            reason: e.to_string(),
+        };
+        // Re-check where the file really is: it may have become a link out of the root
+        // since the walk.
+        let real = std::fs::canonicalize(&entry.real).map_err(unreadable)?;
+        if !real.starts_with(&self.root) {
+            return Err(ReadError::NotInView(path.to_string()));
+        }
+        let file = std::fs::File::open(&real).map_err(unreadable)?;
+        let size = file.metadata().map_err(unreadable)?.len();
+        if size > self.max_read_bytes {
+            return Err(ReadError::TooLarge {
+                path: path.to_string(),
+                size,
+                cap: self.max_read_bytes,
+            });
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.take(self.max_read_bytes + 1)
+            .read_to_end(&mut bytes)
+            .map_err(unreadable)?;
+        if bytes.len() as u64 > self.max_read_bytes {
+            return Err(ReadError::TooLarge {
+                path: path.to_string(),
+                size: bytes.len() as u64,
+                cap: self.max_read_bytes,
+            });
+        }
+        if bytes.contains(&0) {
+            return Err(ReadError::Binary(path.to_string()));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| ReadError::Binary(path.to_string()))?;
+        let text = text
+            .strip_prefix('\u{feff}')
+            .map(str::to_string)
+            .unwrap_or(text);
+        Ok(Arc::from(text))
+    }
+
+    /// Records a partial error (detectors use it for invalid manifests).
+    pub fn report(&self, path: &str, kind: PartialErrorKind) {
+        if let Ok(mut e) = self.errors.lock() {
+            e.insert(PartialError {
+                path: path.to_string(),
+                kind,
+            });
+        }
+    }
+
+    /// Every partial error so far, sorted.
+    pub fn errors(&self) -> Vec<PartialError> {
+        self.errors
+            .lock()
+            .map(|e| e.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Default)]
+struct Collected {
+    files: BTreeMap<String, FileEntry>,
+    dirs: BTreeSet<String>,
+    errors: BTreeSet<PartialError>,
+}
+
+impl Collected {
+    fn merge(&mut self, other: Collected) {
+        self.files.extend(other.files);
+        self.dirs.extend(other.dirs);
+        self.errors.extend(other.errors);
+    }
+
+    fn error(&mut self, path: String, kind: PartialErrorKind) {
+        self.errors.insert(PartialError { path, kind });
+    }
+}
+
+fn relative(root: &Path, path: &Path) -> Result<String, String> {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c.as_os_str().to_str() {
+            Some(s) => parts.push(s.to_string()),
+            None => return Err(rel.to_string_lossy().into_owned()),
+        }
+    }
+    Ok(parts.join("/"))
+}
+
+fn visit(
+    root: &Path,
+    entry: Result<ignore::DirEntry, ignore::Error>,
+    options: &ScanOptions,
+    count: &AtomicUsize,
+    stop: &AtomicBool,
+    out: &mut Collected,
+) -> ignore::WalkState {
+    let entry = match entry {
+        Ok(e) => e,
+        Err(err) => {
+            let path = walk_error_path(&err)
+                .map(|p| relative(root, &p).unwrap_or_else(|lossy| lossy))
+                .unwrap_or_default();
+            out.error(
+                path,
+                PartialErrorKind::Unreadable {
+                    reason: err.to_string(),
+                },
+            );
+            return ignore::WalkState::Continue;
+        }
+    };
+    let rel = match relative(root, entry.path()) {
+        Ok(r) => r,
+        Err(lossy) => {
+            out.error(lossy, PartialErrorKind::NonUtf8Name);
+            return ignore::WalkState::Skip;
+        }
+    };
+    let Some(file_type) = entry.file_type() else {
+        return ignore::WalkState::Continue;
+    };
+    if file_type.is_dir() {
+        if entry.depth() >= options.max_depth
+            && entry.depth() > 0
+            && std::fs::read_dir(entry.path()).is_ok_and(|mut d| d.next().is_some())
+        {
+            out.error(
+                rel.clone(),
+                PartialErrorKind::DepthLimit {
+                    cap: options.max_depth,
+                },
+            );
+        }
+        out.dirs.insert(rel);
+        return ignore::WalkState::Continue;
+    }
+    let real = if file_type.is_symlink() {
+        match std::fs::canonicalize(entry.path()) {
+            Err(_) => {
+                out.error(rel, PartialErrorKind::DanglingSymlink);
+                return ignore::WalkState::Continue;
+            }
+            Ok(target) if !target.starts_with(root) => {
+                out.error(rel, PartialErrorKind::SymlinkEscapesRoot);
+                return ignore::WalkState::Continue;
+            }
+            Ok(target) if target.is_dir() => {
+                let link_dir = entry.path().parent().unwrap_or(root);
+                let kind = if std::fs::canonicalize(link_dir).is_ok_and(|d| d.starts_with(&target))
+                {
+                    PartialErrorKind::SymlinkLoop
+                } else {
+                    PartialErrorKind::SymlinkToDirectory
+                };
+                out.error(rel, kind);
+                return ignore::WalkState::Continue;
+            }
+            Ok(target) => target,
+        }
+    } else if file_type.is_file() {
+        entry.path().to_path_buf()
+    } else {
+        // Sockets, fifos, devices: nothing a detector could read.
+        return ignore::WalkState::Continue;
+    };
+    if count.fetch_add(1, Ordering::Relaxed) >= options.max_files {
+        if !stop.swap(true, Ordering::Relaxed) {
+            out.error(
+                String::new(),
+                PartialErrorKind::FileLimit {
+                    cap: options.max_files,
+                },
+            );
+        }
+        return ignore::WalkState::Quit;
+    }
+    let size = std::fs::metadata(&real).map(|m| m.len()).unwrap_or(0);
+    out.files.insert(rel, FileEntry { size, real });
+    ignore::WalkState::Continue
+}
+
+fn walk_error_path(err: &ignore::Error) -> Option<PathBuf> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path.clone()),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+            walk_error_path(err)
+        }
+        ignore::Error::Loop { child, .. } => Some(child.clone()),
+        _ => None,
+    }
+}
