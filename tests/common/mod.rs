@@ -1,0 +1,47 @@
+//! Shared by the topology test files: analyse a fixture folder and snapshot the result.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use kyozo::topology::{Topology, TopologyEngine};
+
+/// The folder `tests/fixtures/<name>`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+/// Analyses `tests/fixtures/<name>` with every built-in detector.
+pub fn analyze(name: &str) -> Topology {
+    TopologyEngine::new()
+        .analyze(fixture(name))
+        .unwrap_or_else(|e| panic!("analysing fixture {name}: {e}"))
+}
+
+/// Analyses a fixture and compares it with its insta snapshot (volatile fields
+/// redacted), returning the topology for further assertions.
+#[macro_export]
+macro_rules! snapshot {
+    ($name:expr) => {{
+        let topology = common::analyze($name);
+        insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+            insta::assert_json_snapshot!($name, topology, {
+                ".root" => "[root]",
+                ".duration_ms" => "[duration]",
+            });
+        });
+        topology
+    }};
+}
+
+/// The service of `topology` named `name`.
+pub fn service<'a>(topology: &'a Topology, name: &str) -> &'a kyozo::topology::TopologyService {
+    topology
+        .services
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| {
+            let names: Vec<&str> = topology.services.iter().map(|s| s.name.as_str()).collect();
+            panic!("no service {name:?}; services: {names:?}")
+        })
+}
