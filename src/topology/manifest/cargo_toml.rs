@@ -1,0 +1,1 @@
+//! Parser of cargo_toml manifests (not written yet).

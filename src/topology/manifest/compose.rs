@@ -1,0 +1,1 @@
+//! Parser of compose manifests (not written yet).

@@ -1,0 +1,1 @@
+//! Parser of composer manifests (not written yet).

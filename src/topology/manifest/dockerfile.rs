@@ -1,0 +1,1 @@
+//! Parser of dockerfile manifests (not written yet).

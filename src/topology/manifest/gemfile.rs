@@ -1,0 +1,1 @@
+//! Parser of gemfile manifests (not written yet).

@@ -1,0 +1,1 @@
+//! Parser of go_mod manifests (not written yet).

@@ -1,0 +1,1 @@
+//! Parser of gradle manifests (not written yet).

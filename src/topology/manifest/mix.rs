@@ -1,0 +1,1 @@
+//! Parser of mix manifests (not written yet).

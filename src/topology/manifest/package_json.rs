@@ -1,0 +1,1 @@
+//! Parser of package_json manifests (not written yet).

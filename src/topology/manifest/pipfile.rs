@@ -1,0 +1,1 @@
+//! Parser of pipfile manifests (not written yet).

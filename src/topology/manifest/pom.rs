@@ -1,0 +1,1 @@
+//! Parser of pom manifests (not written yet).

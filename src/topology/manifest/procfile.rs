@@ -1,0 +1,1 @@
+//! Parser of procfile manifests (not written yet).

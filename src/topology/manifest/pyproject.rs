@@ -1,0 +1,1 @@
+//! Parser of pyproject manifests (not written yet).

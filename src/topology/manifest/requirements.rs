@@ -1,0 +1,1 @@
+//! Parser of requirements manifests (not written yet).
