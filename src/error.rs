@@ -3,6 +3,7 @@
 use crate::auth::AuthError;
 use crate::model::{StatusTransitionError, ValidationError};
 use crate::store::StoreError;
+use crate::topology::TopologyError;
 
 /// Anything the Kyozo API can fail with. Match a subsystem's variant to handle its
 /// errors narrowly; every variant's message stands on its own.
@@ -21,6 +22,9 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
+    /// A folder could not be analysed.
+    #[error(transparent)]
+    Topology(#[from] TopologyError),
     /// No such record visible to the actor. A record of another team answers this too,
     /// so nothing leaks about other teams.
     #[error("{kind} {id} not found")]

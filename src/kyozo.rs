@@ -1,7 +1,7 @@
 //! [`Kyozo`], the runtime API, and [`KyozoBuilder`]. Every call that acts for someone
 //! takes an [`Actor`] and goes through [`policy::decide`] before it touches the store.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::auth::policy::{self, Decision, Operation, Principal, Target};
@@ -12,12 +12,14 @@ use crate::model::{
     ServiceInstance, ServicePermission, ServiceStatus, Team, TeamId, Workspace,
 };
 use crate::store::{MemoryStore, Store, StoreExt};
+use crate::topology::{Detector, Topology, TopologyEngine};
 
 /// The Kyozo runtime: the one entry point for acting on teams, workspaces and services.
 /// Cheap to clone; clones share the store.
 #[derive(Debug, Clone)]
 pub struct Kyozo {
     store: Arc<dyn Store>,
+    engine: Arc<TopologyEngine>,
 }
 
 /// Builds a [`Kyozo`]: where its state lives.
@@ -26,6 +28,7 @@ pub struct Kyozo {
 pub struct KyozoBuilder {
     store: Option<Arc<dyn Store>>,
     state_file: Option<PathBuf>,
+    detectors: Vec<Arc<dyn Detector>>,
 }
 
 impl KyozoBuilder {
@@ -46,6 +49,12 @@ impl KyozoBuilder {
     /// Keep state in this shared store.
     pub fn shared_store(mut self, store: Arc<dyn Store>) -> Self {
         self.store = Some(store);
+        self
+    }
+
+    /// Adds a detector to the built-in ones (a plugin, or the program's own).
+    pub fn detector(mut self, detector: Arc<dyn Detector>) -> Self {
+        self.detectors.push(detector);
         self
     }
 
@@ -75,7 +84,14 @@ impl KyozoBuilder {
             }
             (None, None) => Arc::new(MemoryStore::new()),
         };
-        Ok(Kyozo { store })
+        let engine = self
+            .detectors
+            .into_iter()
+            .fold(TopologyEngine::new(), TopologyEngine::with_detector);
+        Ok(Kyozo {
+            store,
+            engine: Arc::new(engine),
+        })
     }
 }
 
@@ -146,6 +162,34 @@ impl Kyozo {
         self.store
             .service(team, id)?
             .ok_or_else(|| not_found("service", id))
+    }
+
+    /// The topology engine (built-in detectors and any added ones).
+    pub fn engine(&self) -> &TopologyEngine {
+        &self.engine
+    }
+
+    /// Analyses the folder `path` for `workspace` and stores the result as a
+    /// [`TopologyDetection`](crate::model::TopologyDetection) of its team.
+    pub fn analyze(
+        &self,
+        actor: Actor,
+        workspace: &Workspace,
+        path: impl AsRef<Path>,
+    ) -> Result<(Topology, crate::model::TopologyDetection)> {
+        self.authorize(actor, Operation::Analyze, Target::team(workspace.team))?;
+        if self
+            .store
+            .workspace(workspace.team, workspace.id)?
+            .is_none()
+        {
+            return Err(not_found("workspace", workspace.id));
+        }
+        let topology = self.engine.analyze(path)?;
+        let mut record = topology.to_detection(workspace.team);
+        record.workspace = Some(workspace.id);
+        self.store.put_topology(&record)?;
+        Ok((topology, record))
     }
 
     /// Creates a team with `owner_user` as its owner. Anyone may create a team; they

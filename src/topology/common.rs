@@ -56,13 +56,13 @@ pub fn parse_dotenv_names(text: &str) -> Vec<String> {
 pub fn backing_from_env(env: &[Sourced<String>]) -> Vec<Sourced<String>> {
     let mut out: Vec<Sourced<String>> = Vec::new();
     for e in env {
-        if let Some(b) = backing::from_env(&e.value) {
-            if !out.iter().any(|s| s.value == b) {
-                out.push(Sourced::new(
-                    b.to_string(),
-                    format!("{} env {}", e.source, e.value),
-                ));
-            }
+        if let Some(b) = backing::from_env(&e.value)
+            && !out.iter().any(|s| s.value == b)
+        {
+            out.push(Sourced::new(
+                b.to_string(),
+                format!("{} env {}", e.source, e.value),
+            ));
         }
     }
     out

@@ -178,6 +178,56 @@ pub struct Topology {
     pub duration_ms: u64,
 }
 
+impl Topology {
+    /// The summary of this topology that the store keeps.
+    pub fn to_detection(&self, team: crate::model::TeamId) -> crate::model::TopologyDetection {
+        let mut record = crate::model::TopologyDetection::new(team, self.root.clone());
+        record.services = self
+            .services
+            .iter()
+            .map(|s| crate::model::DetectedService {
+                name: s.name.clone(),
+                path: PathBuf::from(&s.path),
+                stack: s.language.clone(),
+                framework: s.framework.clone(),
+                confidence: s.confidence,
+            })
+            .collect();
+        record.patterns = self.patterns.clone();
+        record.strategy = self.strategy.as_str().to_string();
+        let mut stack: Vec<String> = self
+            .services
+            .iter()
+            .flat_map(|s| {
+                [
+                    Some(s.language.clone()),
+                    s.framework.clone(),
+                    s.package_manager.clone(),
+                ]
+            })
+            .flatten()
+            .chain(
+                self.services
+                    .iter()
+                    .flat_map(|s| s.backing_services.clone()),
+            )
+            .collect();
+        stack.sort();
+        stack.dedup();
+        record.technology_stack = stack;
+        let mut files: Vec<String> = self
+            .services
+            .iter()
+            .flat_map(|s| s.evidence.iter().map(|e| e.path.clone()))
+            .collect();
+        files.sort();
+        files.dedup();
+        record.file_indicators = files;
+        record.duration = std::time::Duration::from_millis(self.duration_ms);
+        record
+    }
+}
+
 /// Runs every detector on a folder and merges what they find.
 #[derive(Debug, Clone)]
 pub struct TopologyEngine {
