@@ -11,8 +11,12 @@ use super::validate::ValidationError;
 use super::{DeploymentId, EventId, HealthCheckKind, ServiceId, TeamId, Timestamp, WorkspaceId};
 use crate::auth::Actor;
 
-/// The largest event accepted, serialized as JSON: 64 KiB.
+/// The largest event accepted: 64 KiB (its payload and error as JSON, plus a fixed
+/// allowance for the other fields).
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
+/// What the fixed-size fields of an event count for against [`MAX_EVENT_BYTES`].
+const FIXED_EVENT_BYTES: usize = 512;
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -321,6 +325,21 @@ impl NewEvent {
     /// requires one and absent where the kind is not a failure, and the event fits the
     /// size cap.
     pub fn validate(&self) -> Result<(), ValidationError> {
+        self.validate_shape()?;
+        let size = self.variable_size();
+        if size > MAX_EVENT_BYTES {
+            return Err(ValidationError::TooLarge {
+                field: "event".into(),
+                size,
+                max: MAX_EVENT_BYTES,
+            });
+        }
+        Ok(())
+    }
+
+    /// The checks of [`Self::validate`] but the size cap (stores check the size of what
+    /// they encode instead, to encode once).
+    pub(crate) fn validate_shape(&self) -> Result<(), ValidationError> {
         if !self.kind.accepts(&self.payload) {
             return Err(ValidationError::invalid(
                 "event.payload",
@@ -345,17 +364,15 @@ impl NewEvent {
                 format!("no error on a {} event", self.kind),
             ));
         }
-        let size = serde_json::to_vec(self)
-            .map(|v| v.len())
-            .unwrap_or(usize::MAX);
-        if size > MAX_EVENT_BYTES {
-            return Err(ValidationError::TooLarge {
-                field: "event".into(),
-                size,
-                max: MAX_EVENT_BYTES,
-            });
-        }
         Ok(())
+    }
+
+    /// The size of the event's variable parts (payload and error) as JSON, plus a
+    /// fixed allowance for the rest: what the size cap applies to.
+    pub(crate) fn variable_size(&self) -> usize {
+        let tail =
+            serde_json::to_vec(&(&self.payload, &self.error)).map_or(usize::MAX, |v| v.len());
+        tail.saturating_add(FIXED_EVENT_BYTES)
     }
 
     /// The stored event this becomes once numbered.

@@ -205,7 +205,7 @@ impl Store for MemoryStore {
         events: Vec<crate::model::NewEvent>,
     ) -> StoreResult<Vec<DeploymentEvent>> {
         let mut inner = self.write();
-        let numbered = number_events(events, |team, service| {
+        let numbered = number_events(events, true, |team, service| {
             Ok(inner.services.get(&(team, service)).map(|s| {
                 let last = inner
                     .events

@@ -5,12 +5,16 @@
 //! file each give their own error and are left as they are. Durability per record type
 //! is written down in `docs/durability.md`.
 
+mod codec;
+mod log;
 mod tables;
 
 use std::io::Read;
 use std::ops::RangeInclusive;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition, TableHandle};
 use serde::Serialize;
@@ -33,6 +37,12 @@ const REDB_MAGIC: [u8; 9] = [b'r', b'e', b'd', b'b', 0x1A, 0x0A, 0xA9, 0x0D, 0x0
 pub struct RedbStore {
     db: Database,
     path: PathBuf,
+    /// Serializes appends and holds the event log (see `log.rs`).
+    log: Mutex<log::EventLog>,
+    /// Set when an event committed to redb could not be made durable in the log: from
+    /// then on every write is refused, so no later commit can make that unacknowledged
+    /// event durable. Reopen the store to recover.
+    poisoned: AtomicBool,
 }
 
 /// Options for opening a [`RedbStore`].
@@ -90,10 +100,135 @@ impl RedbStoreBuilder {
             }
         })?;
         let db = opened.map_err(|e| open_error(&path, e))?;
-        let store = RedbStore { db, path };
-        store.init_schema(fresh)?;
-        Ok(store)
+        init_schema(&db, &path, fresh)?;
+        let log = open_log(&db, &path)?;
+        Ok(RedbStore {
+            db,
+            path,
+            log: Mutex::new(log),
+            poisoned: AtomicBool::new(false),
+        })
     }
+}
+
+fn init_schema(db: &Database, path: &Path, fresh: bool) -> StoreResult<()> {
+    let read = db.begin_read().ctx("open")?;
+    let found = match read.open_table(META) {
+        Ok(t) => t.get(SCHEMA_VERSION_KEY).ctx("open")?.map(|v| v.value()),
+        Err(redb::TableError::TableDoesNotExist(_)) => None,
+        Err(e) => return Err(backend("open")(e.into())),
+    };
+    let has_tables = read.list_tables().ctx("open")?.next().is_some();
+    drop(read);
+    match found {
+        Some(v) if v > SCHEMA_VERSION => Err(StoreError::UnsupportedSchema {
+            path: path.to_path_buf(),
+            found: v,
+            supported: SCHEMA_VERSION,
+        }),
+        Some(_) => Ok(()),
+        None if has_tables && !fresh => Err(StoreError::ForeignDatabase {
+            path: path.to_path_buf(),
+        }),
+        None => {
+            let txn = db.begin_write().ctx("create schema")?;
+            {
+                let mut meta = txn.open_table(META).ctx("create schema")?;
+                meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
+                    .ctx("create schema")?;
+            }
+            txn.open_table(TEAMS).ctx("create schema")?;
+            for t in [WORKSPACES, MEMBERS, SERVICES, TOPOLOGIES] {
+                txn.open_table(t).ctx("create schema")?;
+            }
+            for t in [DEPENDENCIES, PERMISSIONS] {
+                txn.open_table(t).ctx("create schema")?;
+            }
+            txn.open_table(EVENTS).ctx("create schema")?;
+            txn.open_table(WORKSPACE_EVENTS).ctx("create schema")?;
+            txn.open_table(HEALTH).ctx("create schema")?;
+            txn.open_table(METRICS).ctx("create schema")?;
+            txn.commit().ctx("create schema")
+        }
+    }
+}
+
+/// Reads the store's id and log generation (creating them in a new store), opens the
+/// event log, replays what it holds into redb, and checkpoints.
+fn open_log(db: &Database, path: &Path) -> StoreResult<log::EventLog> {
+    let meta = |key: &str| -> StoreResult<Option<u64>> {
+        let read = db.begin_read().ctx("open event log")?;
+        let t = read.open_table(META).ctx("open event log")?;
+        Ok(t.get(key).ctx("open event log")?.map(|v| v.value()))
+    };
+    let (hi, lo, generation) = (
+        meta(STORE_ID_HI)?,
+        meta(STORE_ID_LO)?,
+        meta(LOG_GENERATION)?,
+    );
+    let store_id = match (hi, lo) {
+        (Some(hi), Some(lo)) => (u128::from(hi) << 64) | u128::from(lo),
+        _ => {
+            let id = uuid::Uuid::now_v7().as_u128();
+            let txn = db.begin_write().ctx("open event log")?;
+            {
+                let mut t = txn.open_table(META).ctx("open event log")?;
+                t.insert(STORE_ID_HI, (id >> 64) as u64)
+                    .ctx("open event log")?;
+                t.insert(STORE_ID_LO, id as u64).ctx("open event log")?;
+            }
+            txn.commit().ctx("open event log")?;
+            id
+        }
+    };
+    let generation = generation.unwrap_or(0);
+    let log_path = log::log_path(path);
+    let io = |operation| {
+        let log_path = log_path.clone();
+        move |source| StoreError::Io {
+            operation,
+            path: log_path,
+            source,
+        }
+    };
+    let mut log = log::EventLog::open(log_path.clone(), store_id, generation)
+        .map_err(io("open event log"))?;
+    let pending = log.replay().map_err(io("read event log"))?;
+    // Replay what the log holds (events acknowledged after the last durable commit),
+    // then checkpoint, in one durable commit.
+    let txn = db.begin_write().ctx("replay event log")?;
+    {
+        let mut events = txn.open_table(EVENTS).ctx("replay event log")?;
+        let mut index = txn.open_table(WORKSPACE_EVENTS).ctx("replay event log")?;
+        for bytes in &pending {
+            let e = codec::decode(bytes).map_err(|e| StoreError::Corrupt {
+                path: log.path().to_path_buf(),
+                detail: format!("an event in the log cannot be decoded: {e}"),
+            })?;
+            let (t, svc) = (e.team.as_u128(), e.service.as_u128());
+            if events
+                .get((t, svc, e.seq))
+                .ctx("replay event log")?
+                .is_none()
+            {
+                events
+                    .insert((t, svc, e.seq), bytes.as_slice())
+                    .ctx("replay event log")?;
+                index
+                    .insert(
+                        (t, e.workspace.as_u128(), e.at.as_millis(), e.id.as_u128()),
+                        (svc, e.seq),
+                    )
+                    .ctx("replay event log")?;
+            }
+        }
+        let mut meta = txn.open_table(META).ctx("replay event log")?;
+        meta.insert(LOG_GENERATION, generation + 1)
+            .ctx("replay event log")?;
+    }
+    txn.commit().ctx("replay event log")?;
+    log.reset(generation + 1);
+    Ok(log)
 }
 
 /// `Ok(true)` when the file is missing or empty (a new store), `Ok(false)` when it starts
@@ -208,6 +343,13 @@ fn decode<T: DeserializeOwned>(table: &str, bytes: &[u8]) -> StoreResult<T> {
     })
 }
 
+fn decode_event(bytes: &[u8]) -> StoreResult<DeploymentEvent> {
+    codec::decode(bytes).map_err(|e| StoreError::Backend {
+        operation: "read events",
+        source: format!("a stored event cannot be decoded: {e}").into(),
+    })
+}
+
 fn not_found(kind: &'static str, id: impl ToString) -> StoreError {
     StoreError::NotFound {
         kind,
@@ -234,46 +376,37 @@ impl RedbStore {
         &self.path
     }
 
-    fn init_schema(&self, fresh: bool) -> StoreResult<()> {
-        let read = self.db.begin_read().ctx("open")?;
-        let found = match read.open_table(META) {
-            Ok(t) => t.get(SCHEMA_VERSION_KEY).ctx("open")?.map(|v| v.value()),
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(backend("open")(e.into())),
-        };
-        let has_tables = read.list_tables().ctx("open")?.next().is_some();
-        drop(read);
-        match found {
-            Some(v) if v > SCHEMA_VERSION => Err(StoreError::UnsupportedSchema {
-                path: self.path.clone(),
-                found: v,
-                supported: SCHEMA_VERSION,
-            }),
-            Some(_) => Ok(()),
-            None if has_tables && !fresh => Err(StoreError::ForeignDatabase {
-                path: self.path.clone(),
-            }),
-            None => {
-                let txn = self.db.begin_write().ctx("create schema")?;
-                {
-                    let mut meta = txn.open_table(META).ctx("create schema")?;
-                    meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
-                        .ctx("create schema")?;
-                }
-                txn.open_table(TEAMS).ctx("create schema")?;
-                for t in [WORKSPACES, MEMBERS, SERVICES, TOPOLOGIES] {
-                    txn.open_table(t).ctx("create schema")?;
-                }
-                for t in [DEPENDENCIES, PERMISSIONS] {
-                    txn.open_table(t).ctx("create schema")?;
-                }
-                txn.open_table(EVENTS).ctx("create schema")?;
-                txn.open_table(WORKSPACE_EVENTS).ctx("create schema")?;
-                txn.open_table(HEALTH).ctx("create schema")?;
-                txn.open_table(METRICS).ctx("create schema")?;
-                txn.commit().ctx("create schema")
-            }
+    fn check(&self) -> StoreResult<()> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(StoreError::Backend {
+                operation: "write",
+                source: "an earlier event could not be written to the event log; reopen the store"
+                    .into(),
+            });
         }
+        Ok(())
+    }
+
+    fn lock_log(&self) -> StoreResult<MutexGuard<'_, log::EventLog>> {
+        self.check()?;
+        self.log.lock().map_err(|_| StoreError::Backend {
+            operation: "append events",
+            source: "a thread panicked while appending".into(),
+        })
+    }
+
+    /// A durable commit, after which the log's records are redundant: the log starts over
+    /// with the next generation.
+    fn checkpoint(&self, log: &mut log::EventLog) -> StoreResult<()> {
+        let next = log.generation() + 1;
+        let txn = self.db.begin_write().ctx("checkpoint")?;
+        txn.open_table(META)
+            .ctx("checkpoint")?
+            .insert(LOG_GENERATION, next)
+            .ctx("checkpoint")?;
+        txn.commit().ctx("checkpoint")?;
+        log.reset(next);
+        Ok(())
     }
 
     fn get2<T: DeserializeOwned>(
@@ -303,6 +436,7 @@ impl RedbStore {
     }
 
     fn delete2(&self, table: Table2, key: (u128, u128)) -> StoreResult<bool> {
+        self.check()?;
         let txn = self.db.begin_write().ctx("delete")?;
         let existed = {
             let mut t = txn.open_table(table).ctx("delete")?;
@@ -320,6 +454,7 @@ impl RedbStore {
         bytes: &[u8],
         check: impl FnOnce(&redb::WriteTransaction) -> StoreResult<()>,
     ) -> StoreResult<()> {
+        self.check()?;
         let txn = self.db.begin_write().ctx("write")?;
         check(&txn)?;
         txn.open_table(table)
@@ -364,6 +499,7 @@ impl RedbStore {
     }
 
     fn delete3(&self, table: Table3, key: (u128, u128, u128)) -> StoreResult<bool> {
+        self.check()?;
         let txn = self.db.begin_write().ctx("delete")?;
         let existed = {
             let mut t = txn.open_table(table).ctx("delete")?;
@@ -387,9 +523,23 @@ impl RedbStore {
     ) -> StoreResult<Vec<DeploymentEvent>> {
         iter.map(|r| {
             let (_, v) = r.ctx("read events")?;
-            decode(EVENTS.name(), v.value())
+            decode_event(v.value())
         })
         .collect()
+    }
+}
+
+impl Drop for RedbStore {
+    /// A clean close leaves nothing to replay: one last durable commit.
+    fn drop(&mut self) {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return;
+        }
+        if let Ok(mut log) = self.log.lock()
+            && log.offset() > 0
+        {
+            let _ = self.checkpoint(&mut log);
+        }
     }
 }
 
@@ -476,6 +626,7 @@ impl Store for RedbStore {
     }
 
     fn delete_member(&self, team: TeamId, id: MemberId) -> StoreResult<bool> {
+        self.check()?;
         let (t, m) = (team.as_u128(), id.as_u128());
         let txn = self.db.begin_write().ctx("delete")?;
         let existed = {
@@ -548,12 +699,16 @@ impl Store for RedbStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let txn = self.db.begin_write().ctx("append events")?;
+        let mut log = self.lock_log()?;
+        let mut txn = self.db.begin_write().ctx("append events")?;
+        // Visible at once, durable through the log below (see log.rs).
+        txn.set_durability(Durability::None).ctx("append events")?;
+        let mut payload = Vec::new();
         let numbered = {
             let services = txn.open_table(SERVICES).ctx("append events")?;
             let mut table = txn.open_table(EVENTS).ctx("append events")?;
             let mut index = txn.open_table(WORKSPACE_EVENTS).ctx("append events")?;
-            let numbered = number_events(events, |team, service| {
+            let numbered = number_events(events, false, |team, service| {
                 let (t, s) = (team.as_u128(), service.as_u128());
                 let Some(head) = services.get((t, s)).ctx("append events")? else {
                     return Ok(None);
@@ -568,9 +723,11 @@ impl Store for RedbStore {
                     .map_or(0, |(k, _)| k.value().2);
                 Ok(Some((head.workspace, last)))
             })?;
+            let mut bytes = Vec::new();
             for e in &numbered {
+                bytes.clear();
+                codec::encode(e, &mut bytes)?;
                 let (t, s) = (e.team.as_u128(), e.service.as_u128());
-                let bytes = encode(EVENTS.name(), e)?;
                 table
                     .insert((t, s, e.seq), bytes.as_slice())
                     .ctx("append events")?;
@@ -580,11 +737,23 @@ impl Store for RedbStore {
                         (s, e.seq),
                     )
                     .ctx("append events")?;
+                log::push_entry(&mut payload, &bytes);
             }
             numbered
         };
-        // Audit events are durable on return: this commit waits for fsync.
         txn.commit().ctx("append events")?;
+        // Audit events are durable on return: the log record is synced before we answer.
+        if let Err(source) = log.append(&payload) {
+            self.poisoned.store(true, Ordering::SeqCst);
+            return Err(StoreError::Io {
+                operation: "append to the event log",
+                path: log.path().to_path_buf(),
+                source,
+            });
+        }
+        if log.offset() > log::CHECKPOINT_AT {
+            self.checkpoint(&mut log)?;
+        }
         Ok(numbered)
     }
 
@@ -658,13 +827,14 @@ impl Store for RedbStore {
             let (_, v) = r.ctx("read events")?;
             let (s, seq) = v.value();
             if let Some(e) = events.get((t, s, seq)).ctx("read events")? {
-                out.push(decode(EVENTS.name(), e.value())?);
+                out.push(decode_event(e.value())?);
             }
         }
         Ok(out)
     }
 
     fn record_health(&self, checks: &[HealthCheck]) -> StoreResult<()> {
+        self.check()?;
         let mut txn = self.db.begin_write().ctx("record health")?;
         // Health history may batch: a crash may lose the newest results (see docs).
         txn.set_durability(Durability::None).ctx("record health")?;
@@ -710,6 +880,7 @@ impl Store for RedbStore {
     }
 
     fn record_metrics(&self, metrics: &[ServiceMetric]) -> StoreResult<()> {
+        self.check()?;
         let mut txn = self.db.begin_write().ctx("record metrics")?;
         // Metrics may batch: a crash may lose the newest samples (see docs).
         txn.set_durability(Durability::None).ctx("record metrics")?;
@@ -752,6 +923,7 @@ impl Store for RedbStore {
     }
 
     fn prune_history(&self, before: Timestamp) -> StoreResult<PruneReport> {
+        self.check()?;
         let cutoff = before.as_millis();
         let txn = self.db.begin_write().ctx("prune history")?;
         let mut report = PruneReport::default();

@@ -13,6 +13,12 @@ use redb::TableDefinition;
 pub(super) const META: TableDefinition<'static, &str, u64> = TableDefinition::new("meta");
 /// The key of the schema version in [`META`].
 pub(super) const SCHEMA_VERSION_KEY: &str = "schema_version";
+/// The store's id, high and low halves: the event log beside the file carries it.
+pub(super) const STORE_ID_HI: &str = "store_id_hi";
+/// See [`STORE_ID_HI`].
+pub(super) const STORE_ID_LO: &str = "store_id_lo";
+/// The generation of the event log's current records (bumped by every checkpoint).
+pub(super) const LOG_GENERATION: &str = "log_generation";
 
 /// team → `Team`.
 pub(super) const TEAMS: TableDefinition<'static, u128, &[u8]> = TableDefinition::new("teams");
@@ -28,7 +34,7 @@ pub(super) const SERVICES: TableDefinition<'static, (u128, u128), &[u8]> =
 /// (team, topology) → `TopologyDetection`.
 pub(super) const TOPOLOGIES: TableDefinition<'static, (u128, u128), &[u8]> =
     TableDefinition::new("topologies");
-/// (team, service, seq) → `DeploymentEvent`. Append-only.
+/// (team, service, seq) → `DeploymentEvent` in the binary form of `codec.rs`. Append-only.
 pub(super) const EVENTS: TableDefinition<'static, (u128, u128, u64), &[u8]> =
     TableDefinition::new("events");
 /// (team, workspace, at ms, event) → (service, seq): the time index of a workspace's events.
