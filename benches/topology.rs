@@ -29,7 +29,10 @@ fn monorepo() -> PathBuf {
         return root;
     }
     let _ = std::fs::remove_dir_all(&root);
-    write(&root.join("package.json"), r#"{"private":true,"workspaces":["apps/*"]}"#);
+    write(
+        &root.join("package.json"),
+        r#"{"private":true,"workspaces":["apps/*"]}"#,
+    );
     write(&root.join("package-lock.json"), r#"{"lockfileVersion":3}"#);
     for i in 0..SERVICES {
         let (dir, ext) = match i % 3 {
@@ -37,7 +40,9 @@ fn monorepo() -> PathBuf {
                 let d = root.join(format!("apps/web-{i}"));
                 write(
                     &d.join("package.json"),
-                    &format!(r#"{{"name":"web-{i}","scripts":{{"start":"node src/index.js"}},"dependencies":{{"express":"4","pg":"8"}}}}"#),
+                    &format!(
+                        r#"{{"name":"web-{i}","scripts":{{"start":"node src/index.js"}},"dependencies":{{"express":"4","pg":"8"}}}}"#
+                    ),
                 );
                 (d, "js")
             }
@@ -45,14 +50,22 @@ fn monorepo() -> PathBuf {
                 let d = root.join(format!("services/api-{i}"));
                 write(
                     &d.join("pyproject.toml"),
-                    &format!("[project]\nname = \"api-{i}\"\ndependencies = [\"fastapi\", \"uvicorn\", \"redis\"]\n"),
+                    &format!(
+                        "[project]\nname = \"api-{i}\"\ndependencies = [\"fastapi\", \"uvicorn\", \"redis\"]\n"
+                    ),
                 );
-                write(&d.join("main.py"), "from fastapi import FastAPI\napp = FastAPI()\n");
+                write(
+                    &d.join("main.py"),
+                    "from fastapi import FastAPI\napp = FastAPI()\n",
+                );
                 (d, "py")
             }
             _ => {
                 let d = root.join(format!("services/worker-{i}"));
-                write(&d.join("go.mod"), &format!("module example.com/worker{i}\n\ngo 1.22\n"));
+                write(
+                    &d.join("go.mod"),
+                    &format!("module example.com/worker{i}\n\ngo 1.22\n"),
+                );
                 write(&d.join("main.go"), "package main\n\nfunc main() {}\n");
                 (d, "go")
             }
@@ -78,7 +91,10 @@ fn small_app() -> PathBuf {
     write(&root.join("package-lock.json"), r#"{"lockfileVersion":3}"#);
     write(&root.join(".nvmrc"), "20\n");
     for f in 0..20 {
-        write(&root.join(format!("app/page{f}.tsx")), "export default () => null;\n");
+        write(
+            &root.join(format!("app/page{f}.tsx")),
+            "export default () => null;\n",
+        );
     }
     root
 }
@@ -120,13 +136,17 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("analyze_monorepo_100k_files_200_services");
     g.sample_size(10);
     g.measurement_time(std::time::Duration::from_secs(20));
-    g.bench_function("kyozo_analyze", |b| b.iter(|| engine.analyze(&root).unwrap()));
+    g.bench_function("kyozo_analyze", |b| {
+        b.iter(|| engine.analyze(&root).unwrap())
+    });
     g.bench_function("bare_ignore_walk", |b| b.iter(|| bare_walk(&root)));
     g.finish();
 
     let small = small_app();
     let mut g = c.benchmark_group("analyze_small_app");
-    g.bench_function("kyozo_analyze", |b| b.iter(|| engine.analyze(&small).unwrap()));
+    g.bench_function("kyozo_analyze", |b| {
+        b.iter(|| engine.analyze(&small).unwrap())
+    });
     g.finish();
 }
 

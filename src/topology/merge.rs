@@ -134,7 +134,13 @@ pub fn merge(view: &ProjectView, mut detections: Vec<Detection>) -> Topology {
                     c.hints.image.is_none(),
                     drafts.iter().find(|d| d.path == c.path),
                 ) {
-                    (true, Some(folder)) => folder.clone(),
+                    (true, Some(folder)) => {
+                        let mut d = folder.clone();
+                        // Another compose service of this folder contributed to it, not
+                        // to this one.
+                        d.contributions.retain(|x| x.detector != COMPOSE);
+                        d
+                    }
                     _ => Draft {
                         path: c.path.clone(),
                         language: c.language.clone(),
@@ -369,8 +375,9 @@ fn build_service(
     let mut primary_seen = false;
     let mut sorted: Vec<&&Detection> = draft.contributions.iter().collect();
     sorted.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+    let has_language = draft.contributions.iter().any(|d| !is_meta(d));
     for d in sorted {
-        let weight = if is_meta(d) {
+        let weight = if is_meta(d) && (has_language || primary_seen) {
             0.5
         } else if !primary_seen {
             primary_seen = true;
@@ -597,7 +604,10 @@ fn general_recommendations(s: &TopologyService, out: &mut BTreeSet<Recommendatio
                 s.name
             ),
         );
-    } else if s.ports.iter().all(|p| p.source.starts_with("default")) && !s.ports.is_empty() {
+    } else if s.ports.iter().all(|p| p.source.starts_with("default"))
+        && !s.ports.is_empty()
+        && s.language != "staticfile"
+    {
         add(
             "port-assumed",
             format!(

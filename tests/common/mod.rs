@@ -1,6 +1,6 @@
 //! Shared by the topology test files: analyse a fixture folder and snapshot the result.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 
@@ -8,7 +8,9 @@ use kyozo::topology::{Topology, TopologyEngine};
 
 /// The folder `tests/fixtures/<name>`.
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Analyses `tests/fixtures/<name>` with every built-in detector.

@@ -536,7 +536,7 @@ impl Drop for RedbStore {
             return;
         }
         if let Ok(mut log) = self.log.lock()
-            && log.offset() > 0
+            && log.is_dirty()
         {
             let _ = self.checkpoint(&mut log);
         }
@@ -751,7 +751,7 @@ impl Store for RedbStore {
                 source,
             });
         }
-        if log.offset() > log::CHECKPOINT_AT {
+        if log.wants_checkpoint() {
             self.checkpoint(&mut log)?;
         }
         Ok(numbered)

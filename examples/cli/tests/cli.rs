@@ -1,0 +1,113 @@
+//! The `kyozo` binary, run for real: help texts and `analyze` on the bundled polyglot
+//! example, as snapshots with volatile fields redacted.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn kyozo(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn polyglot() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../polyglot")
+}
+
+/// Replaces what changes from machine to machine or run to run.
+fn redact(text: &str) -> String {
+    let root = std::fs::canonicalize(polyglot()).unwrap();
+    let text = text.replace(&root.display().to_string(), "[root]");
+    let mut out = String::new();
+    for line in text.lines() {
+        // "(12 ms)" in the report header.
+        let line = match (line.rfind('('), line.rfind(" ms)")) {
+            (Some(a), Some(b)) if b > a && line[a + 1..b].chars().all(|c| c.is_ascii_digit()) => {
+                format!("{}([n] ms){}", &line[..a], &line[b + 4..])
+            }
+            _ => line.to_string(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn help_texts() {
+    let (code, out, _) = kyozo(&["--help"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("help", out);
+    let (code, out, _) = kyozo(&["analyze", "--help"]);
+    assert_eq!(code, 0);
+    insta::assert_snapshot!("analyze-help", out);
+}
+
+#[test]
+fn analyze_the_polyglot_example() {
+    let path = polyglot();
+    let (code, out, err) = kyozo(&["analyze", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("analyze-polyglot", redact(&out));
+
+    let (code, out, err) = kyozo(&["analyze", path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in [
+        "root",
+        "strategy",
+        "services",
+        "shared_packages",
+        "recommendations",
+        "warnings",
+        "duration_ms",
+    ] {
+        assert!(json.get(key).is_some(), "--json has {key}");
+    }
+    let services = json["services"].as_array().unwrap();
+    assert!(services.len() >= 3, "web, api and worker: {services:?}");
+    for s in services {
+        for key in [
+            "name",
+            "path",
+            "context",
+            "language",
+            "framework",
+            "package_manager",
+            "runtime_version",
+            "install_command",
+            "build_command",
+            "start_command",
+            "ports",
+            "env",
+            "backing_services",
+            "depends_on",
+            "confidence",
+            "evidence",
+        ] {
+            assert!(s.get(key).is_some(), "service has {key}: {s}");
+        }
+        let c = s["confidence"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&c));
+    }
+}
+
+#[test]
+fn a_missing_folder_fails_with_a_clear_message() {
+    let (code, out, err) = kyozo(&["analyze", "/definitely/not/here"]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert_eq!(
+        err.trim(),
+        "kyozo: cannot analyse /definitely/not/here: No such file or directory (os error 2)"
+    );
+}
