@@ -646,6 +646,9 @@ impl Store for RedbStore {
         service.validate()?;
         let bytes = encode(SERVICES.name(), service)?;
         let key = (service.team.as_u128(), service.id.as_u128());
+        // Under the appenders' lock: no append may see the old workspace afterwards.
+        let mut log = self.lock_log()?;
+        log.heads.remove(&key);
         self.put(SERVICES, key, &bytes, |txn| {
             if exists2(txn, WORKSPACES, (key.0, service.workspace.as_u128()))? {
                 Ok(())
@@ -672,7 +675,10 @@ impl Store for RedbStore {
     }
 
     fn delete_service(&self, team: TeamId, id: ServiceId) -> StoreResult<bool> {
-        self.delete2(SERVICES, (team.as_u128(), id.as_u128()))
+        let key = (team.as_u128(), id.as_u128());
+        let mut log = self.lock_log()?;
+        log.heads.remove(&key);
+        self.delete2(SERVICES, key)
     }
 
     fn put_topology(&self, topology: &TopologyDetection) -> StoreResult<()> {
@@ -708,8 +714,12 @@ impl Store for RedbStore {
             let services = txn.open_table(SERVICES).ctx("append events")?;
             let mut table = txn.open_table(EVENTS).ctx("append events")?;
             let mut index = txn.open_table(WORKSPACE_EVENTS).ctx("append events")?;
+            let heads = &log.heads;
             let numbered = number_events(events, false, |team, service| {
                 let (t, s) = (team.as_u128(), service.as_u128());
+                if let Some(head) = heads.get(&(t, s)) {
+                    return Ok(Some(*head));
+                }
                 let Some(head) = services.get((t, s)).ctx("append events")? else {
                     return Ok(None);
                 };
@@ -742,6 +752,12 @@ impl Store for RedbStore {
             numbered
         };
         txn.commit().ctx("append events")?;
+        for e in &numbered {
+            log.heads.insert(
+                (e.team.as_u128(), e.service.as_u128()),
+                (e.workspace, e.seq),
+            );
+        }
         // Audit events are durable on return: the log record is synced before we answer.
         if let Err(source) = log.append(&payload) {
             self.poisoned.store(true, Ordering::SeqCst);
