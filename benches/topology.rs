@@ -140,6 +140,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| engine.analyze(&root).unwrap())
     });
     g.bench_function("bare_ignore_walk", |b| b.iter(|| bare_walk(&root)));
+    g.bench_function("kyozo_scan_only", |b| {
+        b.iter(|| kyozo::topology::ProjectView::scan(&root).unwrap())
+    });
     g.finish();
 
     let small = small_app();

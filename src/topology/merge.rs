@@ -5,6 +5,7 @@
 //! laid over the folders they build from; names are made unique; the dependency graph
 //! gives the start order.
 
+use crate::topology::is_inside;
 use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -634,10 +635,6 @@ fn general_recommendations(s: &TopologyService, out: &mut BTreeSet<Recommendatio
             ),
         );
     }
-}
-
-fn is_inside(path: &str, ancestor: &str) -> bool {
-    path != ancestor && (ancestor.is_empty() || path.starts_with(&format!("{ancestor}/")))
 }
 
 fn display_path(path: &str) -> String {

@@ -25,7 +25,7 @@ pub use detect::{
 pub use merge::merge;
 pub use view::{
     PartialError, PartialErrorKind, ProjectView, ReadError, SKIPPED_DIRS, ScanOptions, file_name,
-    join, parent,
+    is_inside, join, parent,
 };
 
 /// The analysis could not run at all (per-file problems are partial errors instead).
@@ -304,13 +304,25 @@ impl TopologyEngine {
             );
             Vec::new()
         };
+        // Each thread takes the next detector not yet taken, so one slow detector does
+        // not hold back a fixed share of the others.
         let threads = self.options.threads.clamp(1, self.detectors.len().max(1));
-        let chunk = self.detectors.len().div_ceil(threads).max(1);
+        let next = std::sync::atomic::AtomicUsize::new(0);
         let mut all: Vec<Detection> = std::thread::scope(|s| {
-            let handles: Vec<_> = self
-                .detectors
-                .chunks(chunk)
-                .map(|group| s.spawn(move || group.iter().flat_map(run).collect::<Vec<_>>()))
+            let handles: Vec<_> = (0..threads)
+                .map(|_| {
+                    s.spawn(|| {
+                        let mut found = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(d) = self.detectors.get(i) else {
+                                break;
+                            };
+                            found.extend(run(d));
+                        }
+                        found
+                    })
+                })
                 .collect();
             handles
                 .into_iter()

@@ -224,18 +224,18 @@ pub enum ReadError {
 
 #[derive(Debug, Clone)]
 struct FileEntry {
-    size: u64,
-    /// Where to read it: the file itself, or the in-root target of a symlink.
-    real: PathBuf,
+    /// The in-root target of a symlink; `None` for a plain file (read at root/path).
+    link_target: Option<PathBuf>,
 }
 
 /// A read-only view of a project folder. See the [module docs](self).
 #[derive(Debug)]
 pub struct ProjectView {
     root: PathBuf,
-    files: BTreeMap<String, FileEntry>,
+    files: BTreeMap<Arc<str>, FileEntry>,
     dirs: BTreeSet<String>,
-    by_name: HashMap<String, Vec<String>>,
+    by_name: HashMap<String, Vec<Arc<str>>>,
+    by_ext: HashMap<String, Vec<Arc<str>>>,
     max_read_bytes: u64,
     errors: Mutex<BTreeSet<PartialError>>,
     cache: Mutex<HashMap<String, Result<Arc<str>, ReadError>>>,
@@ -248,6 +248,17 @@ pub fn join(dir: &str, name: &str) -> String {
     } else {
         format!("{dir}/{name}")
     }
+}
+
+/// Whether view path `path` is strictly inside folder `ancestor` (`""` is the root).
+/// Allocation-free: detectors call it in loops over every folder.
+pub fn is_inside(path: &str, ancestor: &str) -> bool {
+    if ancestor.is_empty() {
+        return !path.is_empty();
+    }
+    path.len() > ancestor.len()
+        && path.starts_with(ancestor)
+        && path.as_bytes().get(ancestor.len()) == Some(&b'/')
 }
 
 /// The folder part of a view path (`"a/b/c.json"` → `"a/b"`, `"c.json"` → `""`).
@@ -303,36 +314,41 @@ impl ProjectView {
             });
         builder.build_parallel().run(|| {
             let root = &root;
-            let collected = &collected;
             let count = &count;
             let stop = &stop;
+            // Each walker thread fills its own buffers; they join the shared ones once,
+            // when the thread's visitor is dropped.
+            let mut local = ThreadBuffer {
+                collected: Collected::default(),
+                sink: &collected,
+            };
             Box::new(move |entry| {
                 if stop.load(Ordering::Relaxed) {
                     return ignore::WalkState::Quit;
                 }
-                let mut local = Collected::default();
-                let state = visit(root, entry, options, count, stop, &mut local);
-                if let Ok(mut c) = collected.lock() {
-                    c.merge(local);
-                }
-                state
+                visit(root, entry, options, count, stop, &mut local.collected)
             })
         });
         let collected = collected.into_inner().unwrap_or_else(|e| e.into_inner());
-        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
-        for path in collected.files.keys() {
-            by_name
-                .entry(file_name(path).to_string())
-                .or_default()
-                .push(path.clone());
-        }
+        // One allocation per path, shared by the map and both indexes; the indexes are
+        // built on a second thread while this one sorts the map.
+        let paths: Vec<Arc<str>> = collected.files.iter().map(|(p, _)| p.clone()).collect();
+        let (files, (by_name, by_ext)) = std::thread::scope(|scope| {
+            let indexes = scope.spawn(|| index_names(&paths));
+            let files: BTreeMap<Arc<str>, FileEntry> = collected.files.into_iter().collect();
+            let indexes = indexes.join().unwrap_or_else(|_| index_names(&paths));
+            (files, indexes)
+        });
+        let dirs: BTreeSet<String> = collected.dirs.into_iter().collect();
+        let errors: BTreeSet<PartialError> = collected.errors.into_iter().collect();
         Ok(Self {
             root,
-            files: collected.files,
-            dirs: collected.dirs,
+            files,
+            dirs,
             by_name,
+            by_ext,
             max_read_bytes: options.max_read_bytes,
-            errors: Mutex::new(collected.errors),
+            errors: Mutex::new(errors),
             cache: Mutex::new(HashMap::new()),
         })
     }
@@ -344,7 +360,7 @@ impl ProjectView {
 
     /// Every file, sorted, as `/`-separated paths relative to the root.
     pub fn files(&self) -> impl Iterator<Item = &str> {
-        self.files.keys().map(String::as_str)
+        self.files.keys().map(|k| &**k)
     }
 
     /// How many files the view holds.
@@ -368,12 +384,16 @@ impl ProjectView {
     }
 
     /// The size of a file of the view.
+    /// Read from the file system when asked (the walk itself does not stat files).
     pub fn size(&self, path: &str) -> Option<u64> {
-        self.files.get(path).map(|f| f.size)
+        let entry = self.files.get(path)?;
+        std::fs::metadata(self.real_path(path, entry))
+            .ok()
+            .map(|m| m.len())
     }
 
     /// Every file named exactly `name`, wherever it is, sorted.
-    pub fn named(&self, name: &str) -> &[String] {
+    pub fn named(&self, name: &str) -> &[Arc<str>] {
         self.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
@@ -386,8 +406,11 @@ impl ProjectView {
         };
         let (prefix2, len) = (prefix.clone(), prefix.len());
         self.files
-            .range(prefix.clone()..)
-            .map(|(k, _)| k.as_str())
+            .range::<str, _>((
+                std::ops::Bound::Included(prefix.as_str()),
+                std::ops::Bound::Unbounded,
+            ))
+            .map(|(k, _)| &**k)
             .take_while(move |k| k.starts_with(&prefix2))
             .filter(move |k| !k[len..].contains('/'))
     }
@@ -418,11 +441,11 @@ impl ProjectView {
 
     /// Files with the extension `ext` (without the dot), sorted.
     pub fn with_extension<'a>(&'a self, ext: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.files().filter(move |f| {
-            file_name(f)
-                .rsplit_once('.')
-                .is_some_and(|(stem, e)| !stem.is_empty() && e == ext)
-        })
+        self.by_ext
+            .get(ext)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .map(|p| &**p)
     }
 
     /// Reads a file of the view as UTF-8 text (a leading BOM is dropped). Results are
@@ -471,7 +494,7 @@ impl ProjectView {
         };
         // Re-check where the file really is: it may have become a link out of the root
         // since the walk.
-        let real = std::fs::canonicalize(&entry.real).map_err(unreadable)?;
+        let real = std::fs::canonicalize(self.real_path(path, entry)).map_err(unreadable)?;
         if !real.starts_with(&self.root) {
             return Err(ReadError::NotInView(path.to_string()));
         }
@@ -506,6 +529,13 @@ impl ProjectView {
         Ok(Arc::from(text))
     }
 
+    fn real_path(&self, path: &str, entry: &FileEntry) -> PathBuf {
+        match &entry.link_target {
+            Some(t) => t.clone(),
+            None => self.root.join(path),
+        }
+    }
+
     /// Records a partial error (detectors use it for invalid manifests).
     pub fn report(&self, path: &str, kind: PartialErrorKind) {
         if let Ok(mut e) = self.errors.lock() {
@@ -525,35 +555,84 @@ impl ProjectView {
     }
 }
 
+type NameIndex = HashMap<String, Vec<Arc<str>>>;
+
+/// Files by name and by extension, each list sorted.
+fn index_names(paths: &[Arc<str>]) -> (NameIndex, NameIndex) {
+    let mut by_name: NameIndex = HashMap::new();
+    let mut by_ext: NameIndex = HashMap::new();
+    for path in paths {
+        let name = file_name(path);
+        match by_name.get_mut(name) {
+            Some(v) => v.push(path.clone()),
+            None => {
+                by_name.insert(name.to_string(), vec![path.clone()]);
+            }
+        }
+        if let Some((stem, ext)) = name.rsplit_once('.')
+            && !stem.is_empty()
+        {
+            match by_ext.get_mut(ext) {
+                Some(v) => v.push(path.clone()),
+                None => {
+                    by_ext.insert(ext.to_string(), vec![path.clone()]);
+                }
+            }
+        }
+    }
+    for v in by_name.values_mut().chain(by_ext.values_mut()) {
+        v.sort_unstable();
+    }
+    (by_name, by_ext)
+}
+
 #[derive(Default)]
 struct Collected {
-    files: BTreeMap<String, FileEntry>,
-    dirs: BTreeSet<String>,
-    errors: BTreeSet<PartialError>,
+    files: Vec<(Arc<str>, FileEntry)>,
+    dirs: Vec<String>,
+    errors: Vec<PartialError>,
 }
 
 impl Collected {
-    fn merge(&mut self, other: Collected) {
-        self.files.extend(other.files);
-        self.dirs.extend(other.dirs);
-        self.errors.extend(other.errors);
+    fn merge(&mut self, other: &mut Collected) {
+        self.files.append(&mut other.files);
+        self.dirs.append(&mut other.dirs);
+        self.errors.append(&mut other.errors);
     }
 
     fn error(&mut self, path: String, kind: PartialErrorKind) {
-        self.errors.insert(PartialError { path, kind });
+        self.errors.push(PartialError { path, kind });
+    }
+}
+
+/// One walker thread's findings, handed over when the thread is done.
+struct ThreadBuffer<'a> {
+    collected: Collected,
+    sink: &'a Mutex<Collected>,
+}
+
+impl Drop for ThreadBuffer<'_> {
+    fn drop(&mut self) {
+        let mut sink = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        sink.merge(&mut self.collected);
     }
 }
 
 fn relative(root: &Path, path: &Path) -> Result<String, String> {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    let mut parts = Vec::new();
-    for c in rel.components() {
-        match c.as_os_str().to_str() {
-            Some(s) => parts.push(s.to_string()),
-            None => return Err(rel.to_string_lossy().into_owned()),
-        }
-    }
-    Ok(parts.join("/"))
+    // Every path the walk yields is `root` joined with more: slice the text rather than
+    // compare components (this runs once per file).
+    let (Some(root_text), Some(text)) = (root.to_str(), path.to_str()) else {
+        let rel = path.strip_prefix(root).unwrap_or(path);
+        return Err(rel.to_string_lossy().into_owned());
+    };
+    let rel = text
+        .strip_prefix(root_text)
+        .map(|r| r.trim_start_matches(std::path::MAIN_SEPARATOR))
+        .unwrap_or(text);
+    #[cfg(unix)]
+    return Ok(rel.to_string());
+    #[cfg(not(unix))]
+    return Ok(rel.replace('\\', "/"));
 }
 
 fn visit(
@@ -601,10 +680,10 @@ fn visit(
                 },
             );
         }
-        out.dirs.insert(rel);
+        out.dirs.push(rel);
         return ignore::WalkState::Continue;
     }
-    let real = if file_type.is_symlink() {
+    let link_target = if file_type.is_symlink() {
         match std::fs::canonicalize(entry.path()) {
             Err(_) => {
                 out.error(rel, PartialErrorKind::DanglingSymlink);
@@ -625,10 +704,10 @@ fn visit(
                 out.error(rel, kind);
                 return ignore::WalkState::Continue;
             }
-            Ok(target) => target,
+            Ok(target) => Some(target),
         }
     } else if file_type.is_file() {
-        entry.path().to_path_buf()
+        None
     } else {
         // Sockets, fifos, devices: nothing a detector could read.
         return ignore::WalkState::Continue;
@@ -644,8 +723,7 @@ fn visit(
         }
         return ignore::WalkState::Quit;
     }
-    let size = std::fs::metadata(&real).map(|m| m.len()).unwrap_or(0);
-    out.files.insert(rel, FileEntry { size, real });
+    out.files.push((Arc::from(rel), FileEntry { link_target }));
     ignore::WalkState::Continue
 }
 

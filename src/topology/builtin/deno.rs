@@ -224,7 +224,7 @@ impl Detector for DenoDetector {
             for path in view.named(name) {
                 let dir = parent(path).to_string();
                 if !configs.iter().any(|(d, _)| *d == dir) {
-                    configs.push((dir, path.clone()));
+                    configs.push((dir, path.to_string()));
                 }
             }
         }

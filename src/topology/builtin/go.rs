@@ -19,6 +19,7 @@
 //! - Backing services: the direct `require`s (with their `/vN` suffix dropped when
 //!   needed) and env names.
 
+pub(super) use crate::topology::is_inside;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::topology::backing;
@@ -98,11 +99,11 @@ fn detect(view: &ProjectView) -> Vec<Detection> {
         let mut d = Detection::new(ID, dir, "go", 0.85)
             .with_kind(DetectionKind::WorkspaceRoot)
             .with_evidence(
-                path.clone(),
+                path.to_string(),
                 format!("go workspace of {} module(s)", work.uses.len()),
             );
         d.hints.patterns.push("go-work".into());
-        d.hints.package_manager = Some(Sourced::new("go".into(), path.clone()));
+        d.hints.package_manager = Some(Sourced::new("go".into(), path.to_string()));
         if let Some(v) = work.toolchain.clone() {
             d.hints.runtime_version = Some(Sourced::new(v, format!("{path} toolchain directive")));
         } else if let Some(v) = work.go.clone() {
@@ -449,6 +450,9 @@ fn push_unique(list: &mut Vec<Sourced<String>>, item: Sourced<String>) {
 struct GoSources {
     by_dir: BTreeMap<String, Vec<String>>,
     modules: BTreeSet<String>,
+    /// The owning module of each folder of `by_dir`, computed once: asking per module
+    /// per folder is quadratic in a monorepo.
+    owners: std::collections::HashMap<String, Option<String>>,
 }
 
 impl GoSources {
@@ -475,15 +479,27 @@ impl GoSources {
             // want and the listen address.
             files.sort_by_key(|f| (file_name(f) != "main.go", f.clone()));
         }
+        let owners = by_dir
+            .keys()
+            .map(|d| (d.clone(), Self::find_owner(modules, d).map(str::to_string)))
+            .collect();
         Self {
             by_dir,
             modules: modules.clone(),
+            owners,
         }
     }
 
     /// The module folder a folder belongs to (the nearest with a go.mod).
     fn owner(&self, dir: &str) -> Option<&str> {
-        self.modules
+        if let Some(cached) = self.owners.get(dir) {
+            return cached.as_deref();
+        }
+        Self::find_owner(&self.modules, dir)
+    }
+
+    fn find_owner<'a>(modules: &'a BTreeSet<String>, dir: &str) -> Option<&'a str> {
+        modules
             .iter()
             .filter(|m| is_inside_or_same(dir, m))
             .max_by_key(|m| m.len())
@@ -506,12 +522,24 @@ impl GoSources {
 
     /// The main package folders of a module: its root, folders with a `main.go`, and
     /// folders under `cmd/`.
+    /// The source folders of a module, in order: only the folders whose path starts
+    /// with the module's (a contiguous range of the sorted map) are looked at.
+    fn dirs_of<'a>(
+        &'a self,
+        module: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a Vec<String>)> + 'a {
+        self.by_dir
+            .range::<str, _>((
+                std::ops::Bound::Included(module),
+                std::ops::Bound::Unbounded,
+            ))
+            .take_while(move |(dir, _)| dir.starts_with(module))
+            .filter(move |(dir, _)| self.owner(dir) == Some(module))
+    }
+
     fn mains_of(&self, view: &ProjectView, module: &str) -> Vec<String> {
         let mut mains = Vec::new();
-        for (dir, files) in &self.by_dir {
-            if self.owner(dir) != Some(module) {
-                continue;
-            }
+        for (dir, files) in self.dirs_of(module) {
             let rel = strip_dir(module, dir);
             let candidate = dir == module
                 || files.iter().any(|f| file_name(f) == "main.go")
@@ -526,12 +554,8 @@ impl GoSources {
 
     /// Source files of a module's configuration packages (`config`, `internal/config`...).
     fn config_files(&self, module: &str) -> Vec<String> {
-        self.by_dir
-            .iter()
-            .filter(|(dir, _)| {
-                self.owner(dir) == Some(module)
-                    && matches!(file_name(dir), "config" | "configs" | "conf" | "settings")
-            })
+        self.dirs_of(module)
+            .filter(|(dir, _)| matches!(file_name(dir), "config" | "configs" | "conf" | "settings"))
             .flat_map(|(_, files)| files.iter().cloned())
             .take(20)
             .collect()
@@ -705,11 +729,6 @@ pub(super) fn strip_dir<'a>(base: &str, dir: &'a str) -> &'a str {
             .and_then(|r| r.strip_prefix('/'))
             .unwrap_or(dir)
     }
-}
-
-/// Whether `path` is strictly inside folder `ancestor` (`""` is the root).
-pub(super) fn is_inside(path: &str, ancestor: &str) -> bool {
-    path != ancestor && (ancestor.is_empty() || path.starts_with(&format!("{ancestor}/")))
 }
 
 /// Whether `path` is `ancestor` or inside it.

@@ -49,7 +49,7 @@ impl Detector for HaskellDetector {
                 continue;
             };
             match parse_package_yaml(&text) {
-                Ok(Some(p)) => packages.push((parent(path).to_string(), path.clone(), p)),
+                Ok(Some(p)) => packages.push((parent(path).to_string(), path.to_string(), p)),
                 Ok(None) => {}
                 Err(e) => common::invalid(view, path, e),
             }
@@ -804,7 +804,7 @@ fn workspace_roots(view: &ProjectView) -> Vec<Detection> {
             let mut d = Detection::new("haskell", parent(path), "haskell", 0.8)
                 .with_kind(DetectionKind::WorkspaceRoot)
                 .with_evidence(
-                    path.clone(),
+                    path.to_string(),
                     format!("a multi-package project: {}", packages.join(", ")),
                 );
             d.hints.patterns.push(pattern.to_string());

@@ -714,7 +714,7 @@ fn maven(view: &ProjectView) -> Vec<Detection> {
         };
         match pom::parse(&text) {
             Ok(p) => {
-                poms.insert(parent(path).to_string(), (path.clone(), p));
+                poms.insert(parent(path).to_string(), (path.to_string(), p));
             }
             Err(e) => common::invalid(view, path, e),
         }
@@ -1159,7 +1159,7 @@ struct GradleRoot {
 fn gradle_projects(view: &ProjectView) -> Vec<Detection> {
     let mut out = Vec::new();
     let mut roots: BTreeMap<String, GradleRoot> = BTreeMap::new();
-    let settings_files: Vec<&String> = view
+    let settings_files: Vec<&std::sync::Arc<str>> = view
         .named("settings.gradle")
         .iter()
         .chain(view.named("settings.gradle.kts"))
@@ -1191,11 +1191,11 @@ fn gradle_projects(view: &ProjectView) -> Vec<Detection> {
             let mut d = Detection::new(ID, dir.as_str(), "java", 0.85)
                 .with_kind(DetectionKind::WorkspaceRoot)
                 .with_evidence(
-                    path.as_str(),
+                    &**path,
                     format!("gradle build of {} project(s)", members.len()),
                 );
             d.hints.patterns.push("gradle-multiproject".into());
-            d.hints.package_manager = Some(Sourced::new("gradle".into(), path.clone()));
+            d.hints.package_manager = Some(Sourced::new("gradle".into(), path.to_string()));
             if let Some(name) = &settings.root_project_name {
                 d.hints.name = Some(Sourced::new(
                     name.clone(),
@@ -1209,7 +1209,7 @@ fn gradle_projects(view: &ProjectView) -> Vec<Detection> {
             dir.clone(),
             GradleRoot {
                 dir,
-                settings: Some((path.clone(), settings)),
+                settings: Some((path.to_string(), settings)),
                 members,
                 catalog,
             },
@@ -1228,7 +1228,7 @@ fn gradle_projects(view: &ProjectView) -> Vec<Detection> {
             };
             match gradle::parse(&text) {
                 Ok(b) => {
-                    builds.insert(dir, (path.clone(), b));
+                    builds.insert(dir, (path.to_string(), b));
                 }
                 Err(e) => common::invalid(view, path, e),
             }

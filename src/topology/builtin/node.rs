@@ -199,7 +199,7 @@ fn find_workspaces(
             })
             .unwrap_or_default();
         // pnpm ignores package.json workspaces; its file wins.
-        roots.insert(dir, (path.clone(), globs));
+        roots.insert(dir, (path.to_string(), globs));
     }
     for path in view.named("lerna.json") {
         let dir = parent(path).to_string();
@@ -217,7 +217,7 @@ fn find_workspaces(
                 })
             })
             .unwrap_or_else(|| vec!["packages/*".to_string()]);
-        roots.insert(dir, (path.clone(), globs));
+        roots.insert(dir, (path.to_string(), globs));
     }
 
     let mut out = Vec::new();

@@ -34,6 +34,7 @@
 //!   framework, +0.05 when its entry (`artisan`, `bin/console`, the web root's
 //!   `index.php`) is there; plain PHP without composer 0.5.
 
+use crate::topology::is_inside;
 use std::collections::BTreeSet;
 
 use super::python::{
@@ -532,10 +533,6 @@ fn runtime_version(
 
 fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
     table.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
-}
-
-fn is_inside(path: &str, ancestor: &str) -> bool {
-    path != ancestor && (ancestor.is_empty() || path.starts_with(&format!("{ancestor}/")))
 }
 
 #[cfg(test)]

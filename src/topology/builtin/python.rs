@@ -57,6 +57,7 @@
 //! The helpers at the end (example env values, env names read by code, version
 //! constraints, health routes) are shared with the other scripting-language detectors.
 
+use crate::topology::is_inside;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::topology::common;
@@ -1803,10 +1804,6 @@ fn imported_frameworks(text: &str) -> Vec<&'static str> {
         }
     }
     out
-}
-
-fn is_inside(path: &str, ancestor: &str) -> bool {
-    path != ancestor && (ancestor.is_empty() || path.starts_with(&format!("{ancestor}/")))
 }
 
 // ---------------------------------------------------------------------------------

@@ -30,6 +30,7 @@
 //!   +0.05 when its entry (`config/application.rb`, `config.ru`, the sinatra file) is
 //!   there; a Gemfile that only runs a script 0.45; `config.ru` alone 0.5.
 
+use crate::topology::is_inside;
 use std::collections::BTreeSet;
 
 use super::python::{
@@ -708,10 +709,6 @@ fn relative_to<'a>(dir: &str, path: &'a str) -> &'a str {
             .and_then(|p| p.strip_prefix('/'))
             .unwrap_or(path)
     }
-}
-
-fn is_inside(path: &str, ancestor: &str) -> bool {
-    path != ancestor && (ancestor.is_empty() || path.starts_with(&format!("{ancestor}/")))
 }
 
 #[cfg(test)]

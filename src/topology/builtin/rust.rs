@@ -93,7 +93,7 @@ fn detect(view: &ProjectView) -> Vec<Detection> {
         };
         match cargo_toml::parse(&text) {
             Ok(m) => {
-                manifests.insert(parent(path).to_string(), (path.clone(), m));
+                manifests.insert(parent(path).to_string(), (path.to_string(), m));
             }
             Err(e) => common::invalid(view, path, e),
         }

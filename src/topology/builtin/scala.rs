@@ -66,7 +66,11 @@ struct SbtProject {
 
 fn detect(view: &ProjectView) -> Vec<Detection> {
     let mut out = Vec::new();
-    let builds: Vec<String> = view.named("build.sbt").to_vec();
+    let builds: Vec<String> = view
+        .named("build.sbt")
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     for path in &builds {
         let dir = parent(path);
         // sbt plugins keep test builds in src/sbt-test/.

@@ -17,6 +17,7 @@
 //! A static site is served by nginx: start `nginx -g 'daemon off;'`, port 80, both marked
 //! `default for staticfile`; the source names the folder served.
 
+use crate::topology::is_inside;
 use crate::topology::{
     Detection, Detector, DetectorError, ProjectView, Sourced, file_name, join, parent,
 };
@@ -119,7 +120,7 @@ impl Detector for StaticfileDetector {
                 .unwrap_or_default();
             let mut d = Detection::new("staticfile", dir.clone(), "staticfile", 0.85)
                 .with_evidence(
-                    path.clone(),
+                    path.to_string(),
                     match &directives.root {
                         Some(r) => format!("Cloud Foundry Staticfile serving {r}/"),
                         None => "Cloud Foundry Staticfile".to_string(),
@@ -127,7 +128,7 @@ impl Detector for StaticfileDetector {
                 );
             if directives.pushstate {
                 d.evidence.push(crate::topology::Evidence::new(
-                    path.clone(),
+                    path.to_string(),
                     "pushstate: enabled (single-page app)",
                 ));
             }
@@ -183,7 +184,10 @@ impl Detector for StaticfileDetector {
                 (true, false) => 0.55,
             };
             let mut d = Detection::new("staticfile", site.clone(), "staticfile", confidence)
-                .with_evidence(path.clone(), "index.html with no app manifest beside it");
+                .with_evidence(
+                    path.to_string(),
+                    "index.html with no app manifest beside it",
+                );
             if let Some(a) = asset {
                 d.evidence.push(crate::topology::Evidence::new(
                     a,
@@ -246,10 +250,6 @@ fn is_plain_html(view: &ProjectView, path: &str) -> bool {
         Some(text) => !text.trim_start().starts_with("---") && !text.contains("{%"),
         None => false,
     }
-}
-
-fn is_inside(path: &str, ancestor: &str) -> bool {
-    path != ancestor && (ancestor.is_empty() || path.starts_with(&format!("{ancestor}/")))
 }
 
 /// The directives of a `Staticfile` that matter here.
