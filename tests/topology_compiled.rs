@@ -6,14 +6,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use kyozo::topology::Strategy;
+use common::ports;
 
-fn port_sources(s: &kyozo::topology::TopologyService) -> Vec<(u16, &str)> {
-    s.ports
-        .iter()
-        .map(|p| (p.port, p.source.as_str()))
-        .collect()
-}
+use kyozo::topology::Strategy;
 
 fn command(c: &Option<kyozo::topology::Sourced<String>>) -> &str {
     c.as_ref().map(|c| c.value.as_str()).unwrap_or_default()
@@ -43,7 +38,7 @@ fn go_basic() {
     assert_eq!(command(&s.build_command), "go build -o /app/server .");
     assert_eq!(command(&s.start_command), "/app/server");
     assert_eq!(command(&s.install_command), "go mod download");
-    assert_eq!(port_sources(s), vec![(8080, "main.go PORT fallback")]);
+    assert_eq!(ports(s), vec![(8080, "main.go PORT fallback")]);
     assert_eq!(s.backing_services, vec!["postgres"]);
     assert!(s.env.iter().any(|e| e.name == "DATABASE_URL"));
     assert!(s.confidence >= 0.9, "{}", s.confidence);
@@ -59,10 +54,7 @@ fn go_cmd_layout() {
         command(&s.build_command),
         "go build -o /app/server ./cmd/api"
     );
-    assert_eq!(
-        port_sources(s),
-        vec![(3000, "cmd/api/main.go listen address")]
-    );
+    assert_eq!(ports(s), vec![(3000, "cmd/api/main.go listen address")]);
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
         (v.value.as_str(), v.source.as_str()),
@@ -87,10 +79,7 @@ fn go_work() {
     let api = common::service(&t, "api");
     assert_eq!(api.context, ".");
     assert_eq!(command(&api.build_command), "go build -o /app/server ./api");
-    assert_eq!(
-        port_sources(api),
-        vec![(1323, "api/main.go listen address")]
-    );
+    assert_eq!(ports(api), vec![(1323, "api/main.go listen address")]);
     let worker = common::service(&t, "worker");
     assert_eq!(
         command(&worker.build_command),
@@ -130,7 +119,7 @@ fn go_invalid_gomod() {
     let ok = common::service(&t, "ok");
     assert_eq!(ok.path, "services/ok");
     assert_eq!(
-        port_sources(ok),
+        ports(ok),
         vec![(8000, "services/ok/main.go listen address")]
     );
     assert_eq!(ok.backing_services, vec!["postgres"]);
@@ -151,7 +140,7 @@ fn rust_axum() {
     );
     assert_eq!(command(&s.build_command), "cargo build --release --locked");
     assert_eq!(command(&s.start_command), "./target/release/todo-api");
-    assert_eq!(port_sources(s), vec![(3000, "src/main.rs listen address")]);
+    assert_eq!(ports(s), vec![(3000, "src/main.rs listen address")]);
     assert_eq!(s.backing_services, vec!["postgres"]);
     assert_eq!(s.healthcheck.as_ref().unwrap().value, "/healthz");
     assert!(s.confidence >= 0.9, "{}", s.confidence);
@@ -170,7 +159,7 @@ fn rust_workspace() {
         "cargo build --release --locked -p shop-api --bin shop-api"
     );
     assert_eq!(command(&api.start_command), "./target/release/shop-api");
-    assert_eq!(port_sources(api), vec![(8080, "default for actix-web")]);
+    assert_eq!(ports(api), vec![(8080, "default for actix-web")]);
     // sqlx's features come from [workspace.dependencies].
     assert_eq!(api.backing_services, vec!["mysql"]);
     let v = api.runtime_version.as_ref().unwrap();
@@ -209,7 +198,7 @@ fn java_spring_maven() {
     );
     // `server.port=${SERVER_PORT:8081}` beats Spring's default 8080.
     assert_eq!(
-        port_sources(s),
+        ports(s),
         vec![(
             8081,
             "src/main/resources/application.properties server.port"
@@ -247,7 +236,7 @@ fn java_spring_gradle() {
         command(&s.start_command),
         "java -jar build/libs/inventory-1.3.0.jar"
     );
-    assert_eq!(port_sources(s), vec![(8080, "default for spring-boot")]);
+    assert_eq!(ports(s), vec![(8080, "default for spring-boot")]);
     assert_eq!(s.backing_services, vec!["redis"]);
     assert!(codes(&t, "inventory").contains(&"port-assumed"));
 }
@@ -269,7 +258,7 @@ fn kotlin_ktor_gradle() {
         "java -jar build/libs/ktor-sample-all.jar"
     );
     assert_eq!(
-        port_sources(s),
+        ports(s),
         vec![(
             8080,
             "src/main/resources/application.conf ktor.deployment.port"
@@ -299,7 +288,7 @@ fn java_maven_multimodule() {
         "java -jar api/target/orders-api-2.4.0.jar"
     );
     assert_eq!(
-        port_sources(api),
+        ports(api),
         vec![(8088, "api/src/main/resources/application.yml server.port")]
     );
     assert_eq!(api.backing_services, vec!["mysql"]);
@@ -372,7 +361,7 @@ fn scala_sbt() {
         "java -jar target/scala-2.13/quotes-assembly-1.0.2.jar"
     );
     assert_eq!(
-        port_sources(s),
+        ports(s),
         vec![(
             8090,
             "src/main/scala/com/acme/quotes/Main.scala listen address"
@@ -392,7 +381,7 @@ fn scala_play() {
         command(&s.start_command),
         "target/universal/stage/bin/play-scala-seed"
     );
-    assert_eq!(port_sources(s), vec![(9000, "default for play")]);
+    assert_eq!(ports(s), vec![(9000, "default for play")]);
     let env: Vec<&str> = s.env.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(env, vec!["APPLICATION_SECRET", "DATABASE_URL"]);
     assert_eq!(s.backing_services, vec!["postgres"]);
@@ -411,10 +400,7 @@ fn clojure_lein() {
         command(&s.start_command),
         "java -jar target/uberjar/shop-0.3.0-standalone.jar"
     );
-    assert_eq!(
-        port_sources(s),
-        vec![(3000, "src/shop/core.clj PORT fallback")]
-    );
+    assert_eq!(ports(s), vec![(3000, "src/shop/core.clj PORT fallback")]);
     // The JDK pinned with sdkman.
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
@@ -443,7 +429,7 @@ fn clojure_deps() {
         command(&s.start_command),
         "java -jar target/app-standalone.jar"
     );
-    assert_eq!(port_sources(s), vec![(8080, "src/app/main.clj :port")]);
+    assert_eq!(ports(s), vec![(8080, "src/app/main.clj :port")]);
     assert_eq!(s.backing_services, vec!["mongodb"]);
     assert!(s.runtime_version.is_none(), "no JDK pin in the fixture");
 }
@@ -468,10 +454,7 @@ fn dotnet_aspnet() {
     );
     assert_eq!(command(&s.start_command), "dotnet out/TodoApi.dll");
     // launchSettings.json's localhost:5123 is a development port, not the container's.
-    assert_eq!(
-        port_sources(s),
-        vec![(8080, "default for aspnet (.NET 8+)")]
-    );
+    assert_eq!(ports(s), vec![(8080, "default for aspnet (.NET 8+)")]);
     assert_eq!(s.backing_services, vec!["postgres", "redis"]);
     assert_eq!(s.healthcheck.as_ref().unwrap().value, "/healthz");
     assert!(s.confidence >= 0.9, "{}", s.confidence);
@@ -489,7 +472,7 @@ fn dotnet_solution() {
     );
     assert_eq!(command(&web.start_command), "dotnet out/Shop.Web.dll");
     assert_eq!(
-        port_sources(web),
+        ports(web),
         vec![(5000, "src/Shop.Web/appsettings.json Urls")]
     );
     let v = web.runtime_version.as_ref().unwrap();
@@ -531,7 +514,7 @@ fn go_no_gomod() {
     assert_eq!(s.language, "go");
     assert!(s.confidence < 0.5, "{}", s.confidence);
     assert_eq!(command(&s.build_command), "go build -o /app/server main.go");
-    assert_eq!(port_sources(s), vec![(8081, "main.go listen address")]);
+    assert_eq!(ports(s), vec![(8081, "main.go listen address")]);
     let codes: Vec<&str> = t.recommendations.iter().map(|r| r.code.as_str()).collect();
     assert!(codes.contains(&"no-go-mod"), "{codes:?}");
     assert!(codes.contains(&"low-confidence"), "{codes:?}");

@@ -5,18 +5,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
+use common::{env, ports};
+
 use kyozo::topology::{Strategy, Topology, TopologyService};
-
-fn ports(s: &TopologyService) -> Vec<(u16, &str)> {
-    s.ports
-        .iter()
-        .map(|p| (p.port, p.source.as_str()))
-        .collect()
-}
-
-fn env_names(s: &TopologyService) -> Vec<&str> {
-    s.env.iter().map(|e| e.name.as_str()).collect()
-}
 
 fn recommendation<'a>(t: &'a Topology, service: &str, code: &str) -> Vec<&'a str> {
     t.recommendations
@@ -60,7 +51,7 @@ fn docker_basic() {
     let runtime = s.runtime_version.as_ref().unwrap();
     assert_eq!(runtime.value, "3.12");
     assert_eq!(runtime.source, "Dockerfile FROM python:3.12-slim");
-    assert_eq!(env_names(s), vec!["DATASETTE_SECRET_FILE", "PORT"]);
+    assert_eq!(env(s), vec!["DATASETTE_SECRET_FILE", "PORT"]);
     assert!(
         s.evidence
             .iter()
@@ -91,7 +82,7 @@ fn docker_multistage_node() {
     assert_eq!(runtime.value, "20.11.1");
     assert_eq!(runtime.source, "Dockerfile FROM node:20.11.1-alpine");
     for name in ["HOSTNAME", "NODE_ENV", "NEXT_TELEMETRY_DISABLED", "PORT"] {
-        assert!(env_names(s).contains(&name), "{name}");
+        assert!(env(s).contains(&name), "{name}");
     }
     assert!(
         s.evidence
@@ -142,8 +133,8 @@ fn compose_stack() {
     let health = web.healthcheck.as_ref().unwrap();
     assert_eq!(health.value, "wget -qO- http://localhost:3000/healthz");
     assert_eq!(health.source, "compose.yaml services.web.healthcheck");
-    assert!(env_names(web).contains(&"API_URL"));
-    assert!(env_names(web).contains(&"SESSION_SECRET"));
+    assert!(env(web).contains(&"API_URL"));
+    assert!(env(web).contains(&"SESSION_SECRET"));
     assert_eq!(web.depends_on, vec!["api"]);
 
     let worker = common::service(&t, "worker");
@@ -154,7 +145,7 @@ fn compose_stack() {
         ("node worker.js", "compose.yaml services.worker.command")
     );
     assert_eq!(worker.backing_services, vec!["redis"]);
-    assert!(env_names(worker).contains(&"QUEUE_NAME"));
+    assert!(env(worker).contains(&"QUEUE_NAME"));
     assert!(
         worker
             .evidence
@@ -173,7 +164,7 @@ fn compose_stack() {
     );
     // env_file names (never values) and environment keys.
     for name in ["DATABASE_URL", "REDIS_URL", "LOG_LEVEL", "WORKERS"] {
-        assert!(env_names(api).contains(&name), "{name}");
+        assert!(env(api).contains(&name), "{name}");
     }
     let health = api.healthcheck.as_ref().unwrap();
     assert_eq!(
@@ -241,7 +232,7 @@ fn compose_override() {
         "DEBUG",
         "EMAIL_HOST",
     ] {
-        assert!(env_names(app).contains(&name), "{name}");
+        assert!(env(app).contains(&name), "{name}");
     }
     assert!(app.backing_services.contains(&"postgres".to_string()));
 

@@ -4,14 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
-use kyozo::topology::{Topology, TopologyService};
+use common::ports;
 
-fn port_sources(s: &TopologyService) -> Vec<(u16, &str)> {
-    s.ports
-        .iter()
-        .map(|p| (p.port, p.source.as_str()))
-        .collect()
-}
+use kyozo::topology::{Topology, TopologyService};
 
 fn start(s: &TopologyService) -> &str {
     s.start_command.as_ref().map_or("", |c| c.value.as_str())
@@ -45,10 +40,7 @@ fn dart_shelf() {
     assert_eq!(build(api), "dart compile exe bin/server.dart -o bin/server");
     assert_eq!(start(api), "./bin/server");
     // The PORT default read in bin/server.dart beats shelf's assumed default.
-    assert_eq!(
-        port_sources(api),
-        vec![(8080, "bin/server.dart PORT default")]
-    );
+    assert_eq!(ports(api), vec![(8080, "bin/server.dart PORT default")]);
     assert!(api.backing_services.contains(&"postgres".to_string()));
     assert!(api.env.iter().any(|e| e.name == "DATABASE_URL"));
     assert!(api.confidence >= 0.85, "{}", api.confidence);
@@ -86,7 +78,7 @@ fn crystal_kemal() {
     assert_eq!(build(api), "shards build --production --release");
     assert_eq!(start(api), "./bin/todo-api");
     // The PORT default in the code beats Kemal's 3000.
-    assert_eq!(port_sources(api), vec![(4000, "src/todo-api.cr")]);
+    assert_eq!(ports(api), vec![(4000, "src/todo-api.cr")]);
     assert_eq!(api.backing_services, vec!["redis".to_string()]);
     assert!(api.confidence >= 0.85, "{}", api.confidence);
 }
@@ -106,7 +98,7 @@ fn crystal_invalid_manifest() {
     let links = common::service(&t, "links");
     assert_eq!(links.path, "services/links");
     assert_eq!(runtime(links), ("1.11", "services/links/shard.yml crystal"));
-    assert_eq!(port_sources(links), vec![(3000, "default for kemal")]);
+    assert_eq!(ports(links), vec![(3000, "default for kemal")]);
     assert!(has_recommendation(&t, "links", "port-assumed"));
 }
 
@@ -124,7 +116,7 @@ fn swift_vapor() {
         start(app),
         ".build/release/App serve --env production --hostname 0.0.0.0 --port 8080"
     );
-    assert_eq!(port_sources(app), vec![(8080, "default for vapor")]);
+    assert_eq!(ports(app), vec![(8080, "default for vapor")]);
     assert_eq!(app.backing_services, vec!["postgres".to_string()]);
     assert!(app.env.iter().any(|e| e.name == "DATABASE_HOST"));
     assert!(app.confidence >= 0.9, "{}", app.confidence);
@@ -160,7 +152,7 @@ fn zig_exe() {
     assert_eq!(build(app), "zig build -Doptimize=ReleaseSafe");
     assert_eq!(start(app), "./zig-out/bin/shortener");
     // `.port = 3000` read in src/main.zig, not assumed.
-    assert_eq!(port_sources(app), vec![(3000, "src/main.zig .port")]);
+    assert_eq!(ports(app), vec![(3000, "src/main.zig .port")]);
     assert!(app.confidence >= 0.85, "{}", app.confidence);
 }
 
@@ -185,7 +177,7 @@ fn haskell_stack_scotty() {
     assert_eq!(runtime(app), ("9.6", "stack.yaml resolver lts-22.6"));
     assert_eq!(build(app), "stack build --copy-bins --local-bin-path ./bin");
     assert_eq!(start(app), "./bin/bookmarks");
-    assert_eq!(port_sources(app), vec![(3000, "default for scotty")]);
+    assert_eq!(ports(app), vec![(3000, "default for scotty")]);
     assert!(app.confidence >= 0.9, "{}", app.confidence);
     assert!(!has_recommendation(&t, "bookmarks", "no-lockfile"));
 }
@@ -204,7 +196,7 @@ fn haskell_cabal_exe() {
     );
     assert_eq!(start(api), "./bin/weather-api");
     // `run 8081 app` in the main module.
-    assert_eq!(port_sources(api), vec![(8081, "app/Main.hs")]);
+    assert_eq!(ports(api), vec![(8081, "app/Main.hs")]);
     assert_eq!(api.backing_services, vec!["postgres".to_string()]);
     assert!(api.confidence >= 0.9, "{}", api.confidence);
 }
@@ -228,7 +220,7 @@ fn haskell_cabal_workspace() {
     // A member builds from the project root, where cabal.project is.
     assert_eq!(api.context, ".");
     assert_eq!(runtime(api), ("9.8.2", ".tool-versions ghc"));
-    assert_eq!(port_sources(api), vec![(3000, "services/api/app/Main.hs")]);
+    assert_eq!(ports(api), vec![(3000, "services/api/app/Main.hs")]);
     // hedis, a Redis client.
     assert_eq!(api.backing_services, vec!["redis".to_string()]);
     assert_eq!(t.shared_packages.len(), 1);
@@ -256,7 +248,7 @@ fn cpp_cmake_exe() {
     // not the service.
     assert_eq!(start(app), "./build/src/inventory");
     // app.port(8080) read in the sources; the commented-out 18080 is ignored.
-    assert_eq!(port_sources(app), vec![(8080, "src/main.cpp")]);
+    assert_eq!(ports(app), vec![(8080, "src/main.cpp")]);
     assert_eq!(app.backing_services, vec!["postgres".to_string()]);
     assert!(app.confidence >= 0.9, "{}", app.confidence);
 }
@@ -283,7 +275,7 @@ fn cpp_meson() {
         "meson setup build --buildtype=release && meson compile -C build"
     );
     assert_eq!(start(app), "./build/src/kvstore");
-    assert_eq!(port_sources(app), vec![(8080, "default for cpp-httplib")]);
+    assert_eq!(ports(app), vec![(8080, "default for cpp-httplib")]);
     assert_eq!(app.backing_services, vec!["redis".to_string()]);
 }
 
@@ -307,7 +299,7 @@ fn dart_workspace() {
     );
     assert_eq!(start(api), "./packages/api/bin/shop_api");
     assert_eq!(
-        port_sources(api),
+        ports(api),
         vec![(8080, "packages/api/bin/shop_api.dart PORT default")]
     );
     assert_eq!(t.shared_packages.len(), 1);

@@ -4,26 +4,9 @@
 
 mod common;
 
+use common::{env, ports, source, value};
+
 use kyozo::topology::{Topology, TopologyService};
-
-fn value(s: &Option<kyozo::topology::Sourced<String>>) -> Option<&str> {
-    s.as_ref().map(|v| v.value.as_str())
-}
-
-fn source(s: &Option<kyozo::topology::Sourced<String>>) -> Option<&str> {
-    s.as_ref().map(|v| v.source.as_str())
-}
-
-fn ports(s: &TopologyService) -> Vec<(u16, &str)> {
-    s.ports
-        .iter()
-        .map(|p| (p.port, p.source.as_str()))
-        .collect()
-}
-
-fn env(s: &TopologyService) -> Vec<&str> {
-    s.env.iter().map(|e| e.name.as_str()).collect()
-}
 
 fn codes<'a>(t: &'a Topology, service: &str) -> Vec<&'a str> {
     t.recommendations

@@ -4,30 +4,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 
+use common::{env, ports, source, value};
+
 use kyozo::topology::{Topology, TopologyService};
 
 fn single(t: &Topology) -> &TopologyService {
     assert_eq!(t.services.len(), 1, "services: {:#?}", t.services);
     &t.services[0]
-}
-
-fn value(v: &Option<kyozo::topology::Sourced<String>>) -> Option<&str> {
-    v.as_ref().map(|s| s.value.as_str())
-}
-
-fn source(v: &Option<kyozo::topology::Sourced<String>>) -> Option<&str> {
-    v.as_ref().map(|s| s.source.as_str())
-}
-
-fn ports(s: &TopologyService) -> Vec<(u16, &str)> {
-    s.ports
-        .iter()
-        .map(|p| (p.port, p.source.as_str()))
-        .collect()
-}
-
-fn env(s: &TopologyService) -> Vec<&str> {
-    s.env.iter().map(|e| e.name.as_str()).collect()
 }
 
 fn codes(t: &Topology) -> Vec<&str> {

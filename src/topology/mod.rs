@@ -339,3 +339,26 @@ impl TopologyEngine {
         all
     }
 }
+
+/// Helpers for the detectors' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    #![allow(clippy::unwrap_used)]
+
+    use super::{Detection, Detector, ProjectView};
+
+    /// A temporary project holding `files` (path, text), and what `detector` finds in
+    /// it, sorted by folder.
+    pub(crate) fn scan(detector: &dyn Detector, files: &[(&str, &str)]) -> Vec<Detection> {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let full = dir.path().join(path);
+            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+            std::fs::write(full, text).unwrap();
+        }
+        let view = ProjectView::scan(dir.path()).unwrap();
+        let mut found = detector.detect(&view).unwrap();
+        found.sort_by(|a, b| a.path.cmp(&b.path));
+        found
+    }
+}

@@ -47,3 +47,26 @@ pub fn service<'a>(topology: &'a Topology, name: &str) -> &'a kyozo::topology::T
             panic!("no service {name:?}; services: {names:?}")
         })
 }
+
+/// The value of an optional sourced hint.
+pub fn value(v: &Option<kyozo::topology::Sourced<String>>) -> Option<&str> {
+    v.as_ref().map(|s| s.value.as_str())
+}
+
+/// Where an optional sourced hint came from.
+pub fn source(v: &Option<kyozo::topology::Sourced<String>>) -> Option<&str> {
+    v.as_ref().map(|s| s.source.as_str())
+}
+
+/// A service's ports with their sources.
+pub fn ports(s: &kyozo::topology::TopologyService) -> Vec<(u16, &str)> {
+    s.ports
+        .iter()
+        .map(|p| (p.port, p.source.as_str()))
+        .collect()
+}
+
+/// A service's env var names.
+pub fn env(s: &kyozo::topology::TopologyService) -> Vec<&str> {
+    s.env.iter().map(|e| e.name.as_str()).collect()
+}

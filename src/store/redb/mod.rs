@@ -9,6 +9,7 @@ mod codec;
 mod log;
 mod tables;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::ops::RangeInclusive;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -39,10 +40,21 @@ pub struct RedbStore {
     path: PathBuf,
     /// Serializes appends and holds the event log (see `log.rs`).
     log: Mutex<log::EventLog>,
+    /// Events acknowledged since the last checkpoint: durable in the log, not yet in
+    /// redb. Readers merge them in; a checkpoint moves them into redb.
+    pending: std::sync::RwLock<Pending>,
     /// Set when an event committed to redb could not be made durable in the log: from
     /// then on every write is refused, so no later commit can make that unacknowledged
     /// event durable. Reopen the store to recover.
     poisoned: AtomicBool,
+}
+
+/// Events acknowledged since the last checkpoint, with their encoded form, keyed like
+/// the `events` and `workspace_events` tables.
+#[derive(Debug, Default)]
+struct Pending {
+    events: BTreeMap<(u128, u128, u64), (DeploymentEvent, Vec<u8>)>,
+    by_workspace: BTreeMap<(u128, u128, i64, u128), (u128, u64)>,
 }
 
 /// Options for opening a [`RedbStore`].
@@ -106,6 +118,7 @@ impl RedbStoreBuilder {
             db,
             path,
             log: Mutex::new(log),
+            pending: std::sync::RwLock::new(Pending::default()),
             poisoned: AtomicBool::new(false),
         })
     }
@@ -395,18 +408,35 @@ impl RedbStore {
         })
     }
 
-    /// A durable commit, after which the log's records are redundant: the log starts over
-    /// with the next generation.
+    /// A durable commit that stores the pending events in redb, after which the log's
+    /// records are redundant: the log starts over with the next generation.
     fn checkpoint(&self, log: &mut log::EventLog) -> StoreResult<()> {
         let next = log.generation() + 1;
+        let mut pending = self.pending.write().unwrap_or_else(|e| e.into_inner());
         let txn = self.db.begin_write().ctx("checkpoint")?;
-        txn.open_table(META)
-            .ctx("checkpoint")?
-            .insert(LOG_GENERATION, next)
-            .ctx("checkpoint")?;
+        {
+            let mut events = txn.open_table(EVENTS).ctx("checkpoint")?;
+            for (key, (_, bytes)) in &pending.events {
+                events.insert(*key, bytes.as_slice()).ctx("checkpoint")?;
+            }
+            let mut index = txn.open_table(WORKSPACE_EVENTS).ctx("checkpoint")?;
+            for (key, value) in &pending.by_workspace {
+                index.insert(*key, *value).ctx("checkpoint")?;
+            }
+            txn.open_table(META)
+                .ctx("checkpoint")?
+                .insert(LOG_GENERATION, next)
+                .ctx("checkpoint")?;
+        }
         txn.commit().ctx("checkpoint")?;
+        pending.events.clear();
+        pending.by_workspace.clear();
         log.reset(next);
         Ok(())
+    }
+
+    fn read_pending(&self) -> std::sync::RwLockReadGuard<'_, Pending> {
+        self.pending.read().unwrap_or_else(|e| e.into_inner())
     }
 
     fn get2<T: DeserializeOwned>(
@@ -706,66 +736,82 @@ impl Store for RedbStore {
             return Ok(Vec::new());
         }
         let mut log = self.lock_log()?;
-        let mut txn = self.db.begin_write().ctx("append events")?;
-        // Visible at once, durable through the log below (see log.rs).
-        txn.set_durability(Durability::None).ctx("append events")?;
-        let mut payload = Vec::new();
+        // Numbering reads redb only for a service not seen since the store opened; the
+        // appenders' lock makes the cached heads exact.
         let numbered = {
-            let services = txn.open_table(SERVICES).ctx("append events")?;
-            let mut table = txn.open_table(EVENTS).ctx("append events")?;
-            let mut index = txn.open_table(WORKSPACE_EVENTS).ctx("append events")?;
             let heads = &log.heads;
-            let numbered = number_events(events, false, |team, service| {
+            let pending = self.read_pending();
+            // Opened only for a service whose head is not cached yet.
+            let mut tables: Option<(
+                redb::ReadOnlyTable<(u128, u128), &'static [u8]>,
+                redb::ReadOnlyTable<(u128, u128, u64), &'static [u8]>,
+            )> = None;
+            number_events(events, false, |team, service| {
                 let (t, s) = (team.as_u128(), service.as_u128());
-                if let Some(head) = heads.get(&(t, s)) {
-                    return Ok(Some(*head));
+                // A cached head means the service exists: writes of services drop their
+                // entry under the appenders' lock.
+                if let Some(cached) = heads.get(&(t, s)) {
+                    return Ok(Some(*cached));
                 }
+                if tables.is_none() {
+                    let read = self.db.begin_read().ctx("append events")?;
+                    tables = Some((
+                        read.open_table(SERVICES).ctx("append events")?,
+                        read.open_table(EVENTS).ctx("append events")?,
+                    ));
+                }
+                let Some((services, table)) = tables.as_ref() else {
+                    return Ok(None);
+                };
                 let Some(head) = services.get((t, s)).ctx("append events")? else {
                     return Ok(None);
                 };
                 let head: ServiceHead = decode(SERVICES.name(), head.value())?;
-                let last = table
+                let stored = table
                     .range((t, s, 0)..=(t, s, u64::MAX))
                     .ctx("append events")?
                     .next_back()
                     .transpose()
                     .ctx("append events")?
                     .map_or(0, |(k, _)| k.value().2);
-                Ok(Some((head.workspace, last)))
-            })?;
-            let mut bytes = Vec::new();
-            for e in &numbered {
-                bytes.clear();
-                codec::encode(e, &mut bytes)?;
-                let (t, s) = (e.team.as_u128(), e.service.as_u128());
-                table
-                    .insert((t, s, e.seq), bytes.as_slice())
-                    .ctx("append events")?;
-                index
-                    .insert(
-                        (t, e.workspace.as_u128(), e.at.as_millis(), e.id.as_u128()),
-                        (s, e.seq),
-                    )
-                    .ctx("append events")?;
-                log::push_entry(&mut payload, &bytes);
-            }
-            numbered
+                let waiting = pending
+                    .events
+                    .range((t, s, 0)..=(t, s, u64::MAX))
+                    .next_back()
+                    .map_or(0, |(k, _)| k.2);
+                Ok(Some((head.workspace, stored.max(waiting))))
+            })?
         };
-        txn.commit().ctx("append events")?;
+        let mut payload = Vec::new();
+        let mut encoded = Vec::with_capacity(numbered.len());
         for e in &numbered {
-            log.heads.insert(
-                (e.team.as_u128(), e.service.as_u128()),
-                (e.workspace, e.seq),
-            );
+            let mut bytes = Vec::new();
+            codec::encode(e, &mut bytes)?;
+            log::push_entry(&mut payload, &bytes);
+            encoded.push(bytes);
         }
         // Audit events are durable on return: the log record is synced before we answer.
         if let Err(source) = log.append(&payload) {
+            // The record may have reached the disk; stop writing so that nothing builds
+            // on an event reported as failed. Reopening replays whatever is there.
             self.poisoned.store(true, Ordering::SeqCst);
             return Err(StoreError::Io {
                 operation: "append to the event log",
                 path: log.path().to_path_buf(),
                 source,
             });
+        }
+        {
+            let mut pending = self.pending.write().unwrap_or_else(|e| e.into_inner());
+            for (e, bytes) in numbered.iter().zip(encoded) {
+                let (t, s) = (e.team.as_u128(), e.service.as_u128());
+                pending.by_workspace.insert(
+                    (t, e.workspace.as_u128(), e.at.as_millis(), e.id.as_u128()),
+                    (s, e.seq),
+                );
+                pending.events.insert((t, s, e.seq), (e.clone(), bytes));
+                log.heads.insert((t, s), (e.workspace, e.seq));
+            }
         }
         if log.wants_checkpoint() {
             self.checkpoint(&mut log)?;
@@ -783,12 +829,24 @@ impl Store for RedbStore {
             return Ok(Vec::new());
         }
         let (t, s) = (team.as_u128(), service.as_u128());
+        // Pending first, held while redb is read: a checkpoint cannot move events from
+        // one to the other in between unseen (it may show an event twice: merged below).
+        let pending = self.read_pending();
         let read = self.db.begin_read().ctx("read events")?;
         let table = read.open_table(EVENTS).ctx("read events")?;
         let range = table
             .range((t, s, *seqs.start())..=(t, s, *seqs.end()))
             .ctx("read events")?;
-        self.decode_events(range)
+        let mut out = self.decode_events(range)?;
+        let last = out.last().map_or(0, |e| e.seq);
+        out.extend(
+            pending
+                .events
+                .range((t, s, *seqs.start())..=(t, s, *seqs.end()))
+                .filter(|(k, _)| k.2 > last)
+                .map(|(_, (e, _))| e.clone()),
+        );
+        Ok(out)
     }
 
     fn latest_events(
@@ -798,16 +856,37 @@ impl Store for RedbStore {
         n: usize,
     ) -> StoreResult<Vec<DeploymentEvent>> {
         let (t, s) = (team.as_u128(), service.as_u128());
-        let read = self.db.begin_read().ctx("read events")?;
-        let table = read.open_table(EVENTS).ctx("read events")?;
-        let range = table
+        let pending = self.read_pending();
+        let mut out: Vec<DeploymentEvent> = pending
+            .events
             .range((t, s, 0)..=(t, s, u64::MAX))
-            .ctx("read events")?;
-        self.decode_events(range.rev().take(n))
+            .rev()
+            .take(n)
+            .map(|(_, (e, _))| e.clone())
+            .collect();
+        if out.len() < n {
+            let below = out.last().map_or(u64::MAX, |e| e.seq);
+            let read = self.db.begin_read().ctx("read events")?;
+            let table = read.open_table(EVENTS).ctx("read events")?;
+            let range = table
+                .range((t, s, 0)..=(t, s, below.saturating_sub(1)))
+                .ctx("read events")?;
+            let rest = self.decode_events(range.rev().take(n - out.len()))?;
+            out.extend(rest);
+        }
+        Ok(out)
     }
 
     fn last_seq(&self, team: TeamId, service: ServiceId) -> StoreResult<u64> {
         let (t, s) = (team.as_u128(), service.as_u128());
+        let pending = self.read_pending();
+        if let Some((k, _)) = pending
+            .events
+            .range((t, s, 0)..=(t, s, u64::MAX))
+            .next_back()
+        {
+            return Ok(k.2);
+        }
         let read = self.db.begin_read().ctx("read events")?;
         let table = read.open_table(EVENTS).ctx("read events")?;
         let last = table
@@ -831,18 +910,26 @@ impl Store for RedbStore {
             return Ok(Vec::new());
         }
         let (t, w) = (team.as_u128(), workspace.as_u128());
+        let bounds = (t, w, from.as_millis(), 0)..(t, w, to.as_millis(), 0);
+        let pending = self.read_pending();
         let read = self.db.begin_read().ctx("read events")?;
         let index = read.open_table(WORKSPACE_EVENTS).ctx("read events")?;
         let events = read.open_table(EVENTS).ctx("read events")?;
+        // Both indexes are sorted by (time, event id): merge them, each key once.
+        let mut keys: BTreeMap<(i64, u128), (u128, u64)> = BTreeMap::new();
+        for r in index.range(bounds.clone()).ctx("read events")?.take(limit) {
+            let (k, v) = r.ctx("read events")?;
+            let k = k.value();
+            keys.insert((k.2, k.3), v.value());
+        }
+        for (k, v) in pending.by_workspace.range(bounds).take(limit) {
+            keys.insert((k.2, k.3), *v);
+        }
         let mut out = Vec::new();
-        for r in index
-            .range((t, w, from.as_millis(), 0)..(t, w, to.as_millis(), 0))
-            .ctx("read events")?
-            .take(limit)
-        {
-            let (_, v) = r.ctx("read events")?;
-            let (s, seq) = v.value();
-            if let Some(e) = events.get((t, s, seq)).ctx("read events")? {
+        for (s, seq) in keys.into_values().take(limit) {
+            if let Some((e, _)) = pending.events.get(&(t, s, seq)) {
+                out.push(e.clone());
+            } else if let Some(e) = events.get((t, s, seq)).ctx("read events")? {
                 out.push(decode_event(e.value())?);
             }
         }

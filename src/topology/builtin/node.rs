@@ -2141,17 +2141,9 @@ mod tests {
     use super::*;
 
     /// A temporary project holding `files`, and what the node detector finds in it.
+    /// A temporary project holding `files`, and what the detector finds in it.
     fn scan(files: &[(&str, &str)]) -> Vec<Detection> {
-        let dir = tempfile::tempdir().unwrap();
-        for (path, text) in files {
-            let full = dir.path().join(path);
-            std::fs::create_dir_all(full.parent().unwrap()).unwrap();
-            std::fs::write(full, text).unwrap();
-        }
-        let view = ProjectView::scan(dir.path()).unwrap();
-        let mut found = NodeDetector.detect(&view).unwrap();
-        found.sort_by(|a, b| a.path.cmp(&b.path));
-        found
+        crate::topology::testing::scan(&NodeDetector, files)
     }
 
     fn at<'d>(found: &'d [Detection], path: &str) -> &'d Detection {
