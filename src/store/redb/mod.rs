@@ -371,6 +371,8 @@ fn not_found(kind: &'static str, id: impl ToString) -> StoreError {
 }
 
 type Table2 = TableDefinition<'static, (u128, u128), &'static [u8]>;
+type ServicesTable = redb::ReadOnlyTable<(u128, u128), &'static [u8]>;
+type EventsTable = redb::ReadOnlyTable<(u128, u128, u64), &'static [u8]>;
 type Table3 = TableDefinition<'static, (u128, u128, u128), &'static [u8]>;
 
 impl RedbStore {
@@ -742,10 +744,7 @@ impl Store for RedbStore {
             let heads = &log.heads;
             let pending = self.read_pending();
             // Opened only for a service whose head is not cached yet.
-            let mut tables: Option<(
-                redb::ReadOnlyTable<(u128, u128), &'static [u8]>,
-                redb::ReadOnlyTable<(u128, u128, u64), &'static [u8]>,
-            )> = None;
+            let mut tables: Option<(ServicesTable, EventsTable)> = None;
             number_events(events, false, |team, service| {
                 let (t, s) = (team.as_u128(), service.as_u128());
                 // A cached head means the service exists: writes of services drop their
