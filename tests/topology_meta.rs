@@ -7,7 +7,7 @@ mod common;
 
 use common::{env, ports};
 
-use kyozo::topology::{Strategy, Topology, TopologyService};
+use kyozo::topology::{Strategy, Topology};
 
 fn recommendation<'a>(t: &'a Topology, service: &str, code: &str) -> Vec<&'a str> {
     t.recommendations
