@@ -2,12 +2,12 @@
 //! at the cost of one small sequential write and one `fdatasync`, instead of a durable
 //! redb commit (which rewrites a dozen B-tree pages before its sync).
 //!
-//! An append commits its events to redb *without* a sync (readers see them at once),
-//! then writes them to this log and syncs it before returning. Every so often (and on
-//! close) a durable redb commit makes the log's records redundant: that is a
-//! *checkpoint*, which bumps the log's generation and starts writing at the beginning of
-//! the file again. On open, records of the current generation are replayed into redb
-//! (each event only if it is missing), then a checkpoint follows.
+//! An append writes its encoded events to this log and syncs it before returning; the
+//! events then wait in memory (readers merge them in) until a *checkpoint* writes them
+//! into redb in one durable commit, which also bumps the log's generation; the log then
+//! starts again at the beginning of the file. On open, records of the current
+//! generation are replayed into redb (each event only if it is missing), then a
+//! checkpoint follows.
 //!
 //! A record: `magic u32 | store id u128 | generation u64 | length u32 | crc32 u32 |
 //! payload`, where the payload is a sequence of `u32 length | encoded event`. The store
@@ -26,10 +26,9 @@ const HEADER: usize = 4 + 16 + 8 + 4 + 4;
 const CAPACITY: u64 = 8 * 1024 * 1024;
 /// Past this offset an append triggers a checkpoint.
 const CHECKPOINT_BYTES: u64 = 4 * 1024 * 1024;
-/// After this many records an append triggers a checkpoint: redb's commits without a
-/// sync get slower the more of them wait for a durable one, and a durable one costs a
-/// few hundred µs. Measured per single append: every 32 records 132 µs, 128: 120 µs,
-/// 512: 116 µs, 1,024: 118 µs, ~7,000: 870 µs.
+/// After this many records an append triggers a checkpoint: it bounds the events held in
+/// memory and what an open has to replay, and amortises the durable commit (one per 512
+/// single appends costs a few µs each).
 const CHECKPOINT_RECORDS: u64 = 512;
 
 /// The log file beside a store file.

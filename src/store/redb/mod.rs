@@ -49,6 +49,10 @@ pub struct RedbStore {
     poisoned: AtomicBool,
 }
 
+/// Past this many waiting events, an append writes them into redb at once (without a
+/// sync: the log keeps them durable until the next checkpoint).
+const DIRECT_INSERT_AT: usize = 256;
+
 /// Events acknowledged since the last checkpoint, with their encoded form, keyed like
 /// the `events` and `workspace_events` tables.
 #[derive(Debug, Default)]
@@ -415,7 +419,24 @@ impl RedbStore {
     fn checkpoint(&self, log: &mut log::EventLog) -> StoreResult<()> {
         let next = log.generation() + 1;
         let mut pending = self.pending.write().unwrap_or_else(|e| e.into_inner());
-        let txn = self.db.begin_write().ctx("checkpoint")?;
+        self.insert_pending_with(&mut pending, Durability::Immediate, Some(next))?;
+        log.reset(next);
+        Ok(())
+    }
+
+    /// Moves the pending events into redb in one commit of `durability`.
+    fn insert_pending(&self, pending: &mut Pending, durability: Durability) -> StoreResult<()> {
+        self.insert_pending_with(pending, durability, None)
+    }
+
+    fn insert_pending_with(
+        &self,
+        pending: &mut Pending,
+        durability: Durability,
+        generation: Option<u64>,
+    ) -> StoreResult<()> {
+        let mut txn = self.db.begin_write().ctx("checkpoint")?;
+        txn.set_durability(durability).ctx("checkpoint")?;
         {
             let mut events = txn.open_table(EVENTS).ctx("checkpoint")?;
             for (key, (_, bytes)) in &pending.events {
@@ -425,15 +446,16 @@ impl RedbStore {
             for (key, value) in &pending.by_workspace {
                 index.insert(*key, *value).ctx("checkpoint")?;
             }
-            txn.open_table(META)
-                .ctx("checkpoint")?
-                .insert(LOG_GENERATION, next)
-                .ctx("checkpoint")?;
+            if let Some(next) = generation {
+                txn.open_table(META)
+                    .ctx("checkpoint")?
+                    .insert(LOG_GENERATION, next)
+                    .ctx("checkpoint")?;
+            }
         }
         txn.commit().ctx("checkpoint")?;
         pending.events.clear();
         pending.by_workspace.clear();
-        log.reset(next);
         Ok(())
     }
 
@@ -810,6 +832,15 @@ impl Store for RedbStore {
                 );
                 pending.events.insert((t, s, e.seq), (e.clone(), bytes));
                 log.heads.insert((t, s), (e.workspace, e.seq));
+            }
+            // A large batch goes into redb at once (a commit without a sync: the log
+            // already made it durable), with whatever was waiting, so memory stays small
+            // and the next checkpoint has little to write.
+            if pending.events.len() >= DIRECT_INSERT_AT
+                && let Err(e) = self.insert_pending(&mut pending, Durability::None)
+            {
+                self.poisoned.store(true, Ordering::SeqCst);
+                return Err(e);
             }
         }
         if log.wants_checkpoint() {
