@@ -43,9 +43,9 @@ pub struct RedbStore {
     /// Events acknowledged since the last checkpoint: durable in the log, not yet in
     /// redb. Readers merge them in; a checkpoint moves them into redb.
     pending: std::sync::RwLock<Pending>,
-    /// Set when an event committed to redb could not be made durable in the log: from
-    /// then on every write is refused, so no later commit can make that unacknowledged
-    /// event durable. Reopen the store to recover.
+    /// Set when a write to the event log failed (the record may or may not have reached
+    /// the disk): from then on every write is refused, so nothing builds on an event
+    /// reported as failed. Reopening replays whatever the log holds.
     poisoned: AtomicBool,
 }
 
@@ -408,10 +408,13 @@ impl RedbStore {
 
     fn lock_log(&self) -> StoreResult<MutexGuard<'_, log::EventLog>> {
         self.check()?;
-        self.log.lock().map_err(|_| StoreError::Backend {
+        let guard = self.log.lock().map_err(|_| StoreError::Backend {
             operation: "append events",
             source: "a thread panicked while appending".into(),
-        })
+        })?;
+        // Again under the lock: another appender may have failed while this one waited.
+        self.check()?;
+        Ok(guard)
     }
 
     /// A durable commit that stores the pending events in redb, after which the log's
@@ -836,15 +839,19 @@ impl Store for RedbStore {
             // A large batch goes into redb at once (a commit without a sync: the log
             // already made it durable), with whatever was waiting, so memory stays small
             // and the next checkpoint has little to write.
-            if pending.events.len() >= DIRECT_INSERT_AT
-                && let Err(e) = self.insert_pending(&mut pending, Durability::None)
-            {
-                self.poisoned.store(true, Ordering::SeqCst);
-                return Err(e);
+            //
+            // The events are durable in the log and visible from here on: the append has
+            // succeeded whatever happens next. If moving them into redb fails (a full
+            // disk), they stay in memory and in the log, and the next append, checkpoint
+            // or close tries again; failing the call would invite a retry that stores
+            // the same event twice.
+            if pending.events.len() >= DIRECT_INSERT_AT {
+                let _ = self.insert_pending(&mut pending, Durability::None);
             }
         }
         if log.wants_checkpoint() {
-            self.checkpoint(&mut log)?;
+            // As above: a failed checkpoint is retried by the next append or the close.
+            let _ = self.checkpoint(&mut log);
         }
         Ok(numbered)
     }
