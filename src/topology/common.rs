@@ -113,6 +113,36 @@ pub fn version_file(view: &ProjectView, dir: &str, name: &str) -> Option<Sourced
     (!v.is_empty() && v.len() <= 64).then(|| Sourced::new(v.to_string(), path))
 }
 
+/// Adds `item` to `list` unless a hint with the same value is already there.
+pub fn push_unique(list: &mut Vec<Sourced<String>>, item: Sourced<String>) {
+    if !list.iter().any(|x| x.value == item.value) {
+        list.push(item);
+    }
+}
+
+/// The value `name` maps to in a small table of pairs.
+pub fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
+    table.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
+}
+
+/// The folders holding a file with one of `names`, sorted, once each, leaving out any
+/// folder with a path part in `skipped` (`.devcontainer`...).
+pub fn folders_holding<'a>(
+    view: &'a ProjectView,
+    names: &[&str],
+    skipped: &[&str],
+) -> Vec<&'a str> {
+    let mut dirs: Vec<&str> = names
+        .iter()
+        .flat_map(|n| view.named(n))
+        .map(|p| parent(p))
+        .filter(|d| !d.split('/').any(|part| skipped.contains(&part)))
+        .collect();
+    dirs.sort_unstable();
+    dirs.dedup();
+    dirs
+}
+
 /// Records an invalid manifest on the view.
 pub fn invalid(view: &ProjectView, path: &str, message: impl std::fmt::Display) {
     let mut message = message.to_string();

@@ -21,6 +21,7 @@
 use super::go::{health_route, quoted_after, quoted_strings};
 use super::java::{jdk_pin, jvm_backing};
 use crate::topology::common;
+use crate::topology::common::push_unique;
 use crate::topology::{
     Detection, DetectionKind, Detector, DetectorError, Evidence, ProjectView, Sourced, join, parent,
 };
@@ -563,12 +564,6 @@ fn add_dependencies(d: &mut Detection, path: &str, deps: &[(String, String, Opti
                 .backing_services
                 .push(Sourced::new(b.to_string(), format!("{path} {g}/{a}")));
         }
-    }
-}
-
-fn push_unique(list: &mut Vec<Sourced<String>>, item: Sourced<String>) {
-    if !list.iter().any(|x| x.value == item.value) {
-        list.push(item);
     }
 }
 

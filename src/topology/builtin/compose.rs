@@ -68,14 +68,7 @@ impl Detector for ComposeDetector {
     }
 
     fn detect(&self, view: &ProjectView) -> Result<Vec<Detection>, DetectorError> {
-        let mut dirs: Vec<&str> = COMPOSE_FILES
-            .iter()
-            .flat_map(|n| view.named(n))
-            .map(|p| parent(p))
-            .filter(|d| !d.split('/').any(|part| SKIPPED.contains(&part)))
-            .collect();
-        dirs.sort_unstable();
-        dirs.dedup();
+        let dirs = common::folders_holding(view, COMPOSE_FILES, SKIPPED);
         let mut projects: Vec<(String, Vec<Loaded>)> = Vec::new();
         let mut included: BTreeSet<String> = BTreeSet::new();
         for dir in dirs {

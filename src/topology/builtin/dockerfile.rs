@@ -115,14 +115,7 @@ impl Detector for DockerfileDetector {
     }
 
     fn detect(&self, view: &ProjectView) -> Result<Vec<Detection>, DetectorError> {
-        let mut dirs: Vec<&str> = DOCKERFILE_NAMES
-            .iter()
-            .flat_map(|n| view.named(n))
-            .map(|p| parent(p))
-            .filter(|d| !d.split('/').any(|part| SKIPPED.contains(&part)))
-            .collect();
-        dirs.sort_unstable();
-        dirs.dedup();
+        let dirs = common::folders_holding(view, DOCKERFILE_NAMES, SKIPPED);
         let mut found: Vec<Detection> = Vec::new();
         for dir in dirs {
             let Some(path) = main_dockerfile(view, dir) else {

@@ -25,6 +25,7 @@
 //! - **Confidence**: mix.exs 0.7, +0.05 with mix.lock, +0.15 for phoenix, +0.05 when
 //!   its endpoint is found; a worker 0.5.
 
+use crate::topology::common::lookup;
 use std::collections::BTreeMap;
 
 use super::python::{
@@ -408,8 +409,4 @@ fn find_health(view: &ProjectView, dir: &str) -> Option<Sourced<String>> {
         .find(|f| view.is_file(f))?;
     let text = view.text(&router)?;
     health_route(&text).map(|p| Sourced::new(p.to_string(), router))
-}
-
-fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
-    table.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }

@@ -20,6 +20,7 @@
 //! - **Confidence**: gleam.toml 0.75, +0.05 with manifest.toml, +0.1 with a main
 //!   function, +0.05 for a web server.
 
+use crate::topology::common::lookup;
 use toml::{Table, Value};
 
 use super::python::{
@@ -257,10 +258,6 @@ fn gleam_health(code: &str) -> Option<&'static str> {
         }
     }
     health_route(code)
-}
-
-fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
-    table.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
 
 #[cfg(test)]

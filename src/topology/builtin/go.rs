@@ -19,6 +19,7 @@
 //! - Backing services: the direct `require`s (with their `/vN` suffix dropped when
 //!   needed) and env names.
 
+use crate::topology::common::push_unique;
 pub(super) use crate::topology::is_inside;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -437,12 +438,6 @@ fn scan_sources(view: &ProjectView, files: &[String]) -> SourceScan {
         }
     }
     scan
-}
-
-fn push_unique(list: &mut Vec<Sourced<String>>, item: Sourced<String>) {
-    if !list.iter().any(|x| x.value == item.value) {
-        list.push(item);
-    }
 }
 
 /// The `.go` files of the tree grouped by folder, and which module owns each folder.

@@ -35,6 +35,7 @@
 //!   config files, env names. Health: Spring Actuator (`/actuator/health`), SmallRye
 //!   Health (`/q/health`), Micronaut management (`/health`).
 
+use crate::topology::common::push_unique;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::go::{health_route, is_inside, package_backing, resolve_path, strip_dir};
@@ -549,12 +550,6 @@ pub(super) fn source_health(
             let text = view.text(f)?;
             health_route(&text).map(|r| Sourced::new(r.to_string(), format!("{f} route")))
         })
-}
-
-fn push_unique(list: &mut Vec<Sourced<String>>, item: Sourced<String>) {
-    if !list.iter().any(|x| x.value == item.value) {
-        list.push(item);
-    }
 }
 
 /// Applies an app config and example env files to a detection.

@@ -34,6 +34,7 @@
 //!   framework, +0.05 when its entry (`artisan`, `bin/console`, the web root's
 //!   `index.php`) is there; plain PHP without composer 0.5.
 
+use crate::topology::common::lookup;
 use crate::topology::is_inside;
 use std::collections::BTreeSet;
 
@@ -529,10 +530,6 @@ fn runtime_version(
     }
     let php = c.php()?;
     version_from_constraint(php).map(|v| Sourced::new(v, format!("{manifest} require.php ({php})")))
-}
-
-fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
-    table.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
 
 #[cfg(test)]

@@ -57,6 +57,7 @@
 //! The helpers at the end (example env values, env names read by code, version
 //! constraints, health routes) are shared with the other scripting-language detectors.
 
+use crate::topology::common::lookup;
 use crate::topology::is_inside;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -1781,10 +1782,6 @@ fn env_files(view: &ProjectView, dir: &str, serving: Option<&Serving>) -> Vec<St
         }
     }
     files
-}
-
-fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
-    table.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
 
 /// The frameworks a file imports (`from flask import Flask` → `flask`).

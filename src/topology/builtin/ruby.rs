@@ -30,6 +30,7 @@
 //!   +0.05 when its entry (`config/application.rb`, `config.ru`, the sinatra file) is
 //!   there; a Gemfile that only runs a script 0.45; `config.ru` alone 0.5.
 
+use crate::topology::common::lookup;
 use crate::topology::is_inside;
 use std::collections::BTreeSet;
 
@@ -695,10 +696,6 @@ fn gemspec_name(view: &ProjectView, path: &str) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
     .then(|| value.to_string())
-}
-
-fn lookup(table: &[(&str, &'static str)], name: &str) -> Option<&'static str> {
-    table.iter().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
 
 fn relative_to<'a>(dir: &str, path: &'a str) -> &'a str {

@@ -18,6 +18,7 @@
 //! - Backing services: dependencies (`sqlx`/`diesel`/`sea-orm` by their features,
 //!   `tokio-postgres`, `redis`, `mongodb`, `lapin`, `rdkafka`...) and env names.
 
+use crate::topology::common::push_unique;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::go::{
@@ -703,12 +704,6 @@ pub(super) fn tuple_ports(text: &str) -> Vec<u16> {
         }
     }
     out
-}
-
-fn push_unique(list: &mut Vec<Sourced<String>>, item: Sourced<String>) {
-    if !list.iter().any(|x| x.value == item.value) {
-        list.push(item);
-    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use super::go::{health_route, is_inside, listen_ports, quoted_after, resolve_pat
 use super::java::{app_config, find_main, jvm_backing};
 use super::rust::tuple_ports;
 use crate::topology::common;
+use crate::topology::common::push_unique;
 use crate::topology::{
     Detection, DetectionKind, Detector, DetectorError, Evidence, ProjectView, Sourced, join, parent,
 };
@@ -365,12 +366,6 @@ fn project_detection(ctx: &Ctx<'_>, dir: &str, sub: Option<&str>, own: &SbtSetti
         push_unique(&mut d.hints.backing_services, b);
     }
     d
-}
-
-fn push_unique(list: &mut Vec<Sourced<String>>, item: Sourced<String>) {
-    if !list.iter().any(|x| x.value == item.value) {
-        list.push(item);
-    }
 }
 
 /// sbt-native-packager's `normalizedName`: lower-case, runs of other characters as `-`.
