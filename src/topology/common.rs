@@ -1,8 +1,10 @@
 //! Helpers every detector shares: env var names from example files, `.tool-versions`,
 //! looking up a folder's ancestors, backing services from env names.
 
+use std::collections::BTreeSet;
+
 use super::detect::Sourced;
-use super::view::{ProjectView, join, parent};
+use super::view::{ProjectView, is_inside, join, parent};
 use super::{PartialErrorKind, backing};
 
 /// Files that list the env vars an app reads, with example values.
@@ -170,6 +172,134 @@ pub fn service_name(raw: &str) -> String {
     } else {
         out
     }
+}
+
+/// `dir` relative to `base` (`base` must contain it).
+pub fn strip_dir<'a>(base: &str, dir: &'a str) -> &'a str {
+    if base.is_empty() {
+        dir
+    } else if dir == base {
+        ""
+    } else {
+        dir.strip_prefix(base)
+            .and_then(|r| r.strip_prefix('/'))
+            .unwrap_or(dir)
+    }
+}
+
+/// Whether `path` is `ancestor` or inside it.
+pub fn is_inside_or_same(path: &str, ancestor: &str) -> bool {
+    path == ancestor || is_inside(path, ancestor)
+}
+
+/// The deepest folder containing both.
+pub fn common_ancestor(a: &str, b: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for (x, y) in a.split('/').zip(b.split('/')) {
+        if x != y || x.is_empty() {
+            break;
+        }
+        out.push(x);
+    }
+    out.join("/")
+}
+
+/// `rel` (a relative or root-absolute path as written in a manifest, `/` or `\`
+/// separated) resolved against folder `base`; `None` when it leaves the project.
+pub fn resolve_path(base: &str, rel: &str) -> Option<String> {
+    let rel = rel.trim().replace('\\', "/");
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        return None;
+    } else {
+        base.split('/').filter(|s| !s.is_empty()).collect()
+    };
+    for seg in rel.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// The double-quoted string literals of a source file (a rough cut: escapes are kept).
+pub fn quoted_strings(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().flat_map(|line| {
+        let line = match line.find("//") {
+            Some(i) if line[..i].matches('"').count() % 2 == 0 => &line[..i],
+            _ => line,
+        };
+        line.split('"').skip(1).step_by(2)
+    })
+}
+
+/// Ports in listen-address literals: `":8080"`, `"0.0.0.0:3000"`, `"[::]:80"`,
+/// `"localhost:8000"`.
+pub fn listen_ports(text: &str) -> Vec<u16> {
+    let mut out = Vec::new();
+    for s in quoted_strings(text) {
+        let Some((host, port)) = s.rsplit_once(':') else {
+            continue;
+        };
+        let host_ok = matches!(
+            host,
+            "" | "0.0.0.0" | "localhost" | "127.0.0.1" | "[::]" | "::" | "[::1]"
+        );
+        if !host_ok || port.is_empty() || port.len() > 5 {
+            continue;
+        }
+        if let Ok(p) = port.parse::<u16>()
+            && p > 0
+            && !out.contains(&p)
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Paths a health endpoint is conventionally served at, best first.
+const HEALTH_ROUTES: &[&str] = &[
+    "/healthz",
+    "/health",
+    "/livez",
+    "/readyz",
+    "/api/health",
+    "/health/live",
+    "/_health",
+    "/ping",
+];
+
+/// A health endpoint route written as a string literal in a source file.
+pub fn health_route(text: &str) -> Option<&'static str> {
+    let literals: BTreeSet<&str> = quoted_strings(text).collect();
+    HEALTH_ROUTES.iter().copied().find(|r| literals.contains(r))
+}
+
+/// Env-var-like names written right after `needle` up to the next quote
+/// (`Getenv("` → `Getenv("DATABASE_URL")` gives `DATABASE_URL`).
+pub fn quoted_after(text: &str, needle: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for (i, _) in text.match_indices(needle) {
+        let rest = &text[i + needle.len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        let name = name.split(',').next().unwrap_or_default().to_string();
+        if !name.is_empty()
+            && crate::model::validate_env_name(&name).is_ok()
+            && name.chars().any(|c| c.is_ascii_uppercase())
+            && !name.chars().any(|c| c.is_ascii_lowercase())
+            && !out.contains(&name)
+        {
+            out.push(name);
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -18,10 +18,10 @@
 //! - Env vars: `(System/getenv "X")` and environ's `(env :x-y)` in the main namespace,
 //!   example env files. Backing services: dependencies and env names.
 
-use super::go::{health_route, quoted_after, quoted_strings};
 use super::java::{jdk_pin, jvm_backing};
 use crate::topology::common;
 use crate::topology::common::push_unique;
+use crate::topology::common::{health_route, quoted_after, quoted_strings};
 use crate::topology::{
     Detection, DetectionKind, Detector, DetectorError, Evidence, ProjectView, Sourced, join, parent,
 };

@@ -26,10 +26,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use roxmltree::Node;
 
-use super::go::{
+use crate::topology::common;
+use crate::topology::common::{
     common_ancestor, health_route, is_inside_or_same, quoted_after, resolve_path, strip_dir,
 };
-use crate::topology::common;
 use crate::topology::{
     Detection, DetectionKind, Detector, DetectorError, Evidence, Note, ProjectView, Sourced,
     file_name, join, parent,

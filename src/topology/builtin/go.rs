@@ -20,7 +20,11 @@
 //!   needed) and env names.
 
 use crate::topology::common::push_unique;
-pub(super) use crate::topology::is_inside;
+use crate::topology::common::{
+    common_ancestor, health_route, is_inside_or_same, listen_ports, quoted_after, quoted_strings,
+    resolve_path, strip_dir,
+};
+use crate::topology::is_inside;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::topology::backing;
@@ -654,21 +658,11 @@ fn choose_main(mains: &[String], module: &str, base: &str) -> Option<String> {
         .cloned()
 }
 
-/// The backing service a package name stands for, per
-/// [`backing::PACKAGE_TO_BACKING`], compared case-insensitively. (A linear scan: it does
-/// not rely on the table staying sorted.)
-pub(super) fn package_backing(name: &str) -> Option<&'static str> {
-    backing::PACKAGE_TO_BACKING
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, b)| *b)
-}
-
 fn backing_of_module(module: &str) -> Option<&'static str> {
     let lower = module.to_ascii_lowercase();
     let without_major = strip_major(&lower);
     for candidate in [lower.as_str(), without_major] {
-        if let Some(b) = package_backing(candidate) {
+        if let Some(b) = backing::from_package(candidate) {
             return Some(b);
         }
         if let Ok(i) = EXTRA_BACKING.binary_search_by(|(k, _)| (*k).cmp(candidate)) {
@@ -711,134 +705,6 @@ fn rel_pkg(module: &str, dir: &str) -> String {
 
 fn display(dir: &str) -> &str {
     if dir.is_empty() { "." } else { dir }
-}
-
-/// `dir` relative to `base` (`base` must contain it).
-pub(super) fn strip_dir<'a>(base: &str, dir: &'a str) -> &'a str {
-    if base.is_empty() {
-        dir
-    } else if dir == base {
-        ""
-    } else {
-        dir.strip_prefix(base)
-            .and_then(|r| r.strip_prefix('/'))
-            .unwrap_or(dir)
-    }
-}
-
-/// Whether `path` is `ancestor` or inside it.
-pub(super) fn is_inside_or_same(path: &str, ancestor: &str) -> bool {
-    path == ancestor || is_inside(path, ancestor)
-}
-
-/// The deepest folder containing both.
-pub(super) fn common_ancestor(a: &str, b: &str) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    for (x, y) in a.split('/').zip(b.split('/')) {
-        if x != y || x.is_empty() {
-            break;
-        }
-        out.push(x);
-    }
-    out.join("/")
-}
-
-/// `rel` (a relative or root-absolute path as written in a manifest, `/` or `\`
-/// separated) resolved against folder `base`; `None` when it leaves the project.
-pub(super) fn resolve_path(base: &str, rel: &str) -> Option<String> {
-    let rel = rel.trim().replace('\\', "/");
-    let mut parts: Vec<&str> = if rel.starts_with('/') {
-        return None;
-    } else {
-        base.split('/').filter(|s| !s.is_empty()).collect()
-    };
-    for seg in rel.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
-}
-
-/// The double-quoted string literals of a source file (a rough cut: escapes are kept).
-pub(super) fn quoted_strings(text: &str) -> impl Iterator<Item = &str> {
-    text.lines().flat_map(|line| {
-        let line = match line.find("//") {
-            Some(i) if line[..i].matches('"').count() % 2 == 0 => &line[..i],
-            _ => line,
-        };
-        line.split('"').skip(1).step_by(2)
-    })
-}
-
-/// Ports in listen-address literals: `":8080"`, `"0.0.0.0:3000"`, `"[::]:80"`,
-/// `"localhost:8000"`.
-pub(super) fn listen_ports(text: &str) -> Vec<u16> {
-    let mut out = Vec::new();
-    for s in quoted_strings(text) {
-        let Some((host, port)) = s.rsplit_once(':') else {
-            continue;
-        };
-        let host_ok = matches!(
-            host,
-            "" | "0.0.0.0" | "localhost" | "127.0.0.1" | "[::]" | "::" | "[::1]"
-        );
-        if !host_ok || port.is_empty() || port.len() > 5 {
-            continue;
-        }
-        if let Ok(p) = port.parse::<u16>()
-            && p > 0
-            && !out.contains(&p)
-        {
-            out.push(p);
-        }
-    }
-    out
-}
-
-/// Paths a health endpoint is conventionally served at, best first.
-const HEALTH_ROUTES: &[&str] = &[
-    "/healthz",
-    "/health",
-    "/livez",
-    "/readyz",
-    "/api/health",
-    "/health/live",
-    "/_health",
-    "/ping",
-];
-
-/// A health endpoint route written as a string literal in a source file.
-pub(super) fn health_route(text: &str) -> Option<&'static str> {
-    let literals: BTreeSet<&str> = quoted_strings(text).collect();
-    HEALTH_ROUTES.iter().copied().find(|r| literals.contains(r))
-}
-
-/// Env-var-like names written right after `needle` up to the next quote
-/// (`Getenv("` → `Getenv("DATABASE_URL")` gives `DATABASE_URL`).
-pub(super) fn quoted_after(text: &str, needle: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for (i, _) in text.match_indices(needle) {
-        let rest = &text[i + needle.len()..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        let name = name.split(',').next().unwrap_or_default().to_string();
-        if !name.is_empty()
-            && crate::model::validate_env_name(&name).is_ok()
-            && name.chars().any(|c| c.is_ascii_uppercase())
-            && !name.chars().any(|c| c.is_ascii_lowercase())
-            && !out.contains(&name)
-        {
-            out.push(name);
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -38,8 +38,10 @@
 use crate::topology::common::push_unique;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::go::{health_route, is_inside, package_backing, resolve_path, strip_dir};
+use crate::topology::backing;
 use crate::topology::common;
+use crate::topology::common::{health_route, resolve_path, strip_dir};
+use crate::topology::is_inside;
 use crate::topology::manifest::gradle::{self, DependencyTarget, GradleBuild, GradleSettings};
 use crate::topology::manifest::pom::{self, Pom};
 use crate::topology::{
@@ -143,7 +145,7 @@ pub(super) fn jvm_backing(group: &str, artifact: &str) -> Option<&'static str> {
     if artifact == "postgresql" && !group.is_empty() && !group.contains("postgres") {
         return None;
     }
-    package_backing(&artifact).or_else(|| {
+    backing::from_package(&artifact).or_else(|| {
         JVM_BACKING
             .binary_search_by(|(k, _)| (*k).cmp(artifact.as_str()))
             .ok()

@@ -21,11 +21,12 @@
 use crate::topology::common::push_unique;
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::go::{
-    common_ancestor, health_route, is_inside_or_same, listen_ports, package_backing, quoted_after,
-    quoted_strings, resolve_path, strip_dir,
-};
+use crate::topology::backing;
 use crate::topology::common;
+use crate::topology::common::{
+    common_ancestor, health_route, is_inside_or_same, listen_ports, quoted_after, quoted_strings,
+    resolve_path, strip_dir,
+};
 use crate::topology::manifest::cargo_toml::{
     self, CargoDependency, CargoManifest, DependencyKind, Inheritable,
 };
@@ -565,7 +566,7 @@ fn backing_of_crate(dep: &CargoDependency) -> Option<&'static str> {
         }
         _ => {}
     }
-    package_backing(name).or_else(|| {
+    backing::from_package(name).or_else(|| {
         EXTRA_BACKING
             .binary_search_by(|(k, _)| (*k).cmp(name))
             .ok()

@@ -21,11 +21,12 @@
 //!   `src/main/resources/application.conf`, `sys.env("NAME")`, example env files.
 //!   Backing services: `libraryDependencies` and env names.
 
-use super::go::{health_route, is_inside, listen_ports, quoted_after, resolve_path};
 use super::java::{app_config, find_main, jvm_backing};
 use super::rust::tuple_ports;
 use crate::topology::common;
 use crate::topology::common::push_unique;
+use crate::topology::common::{health_route, listen_ports, quoted_after, resolve_path};
+use crate::topology::is_inside;
 use crate::topology::{
     Detection, DetectionKind, Detector, DetectorError, Evidence, ProjectView, Sourced, join, parent,
 };
@@ -280,7 +281,9 @@ fn project_detection(ctx: &Ctx<'_>, dir: &str, sub: Option<&str>, own: &SbtSetti
         d.hints.context = Some(ctx.root.to_string());
     }
     let prefix = match sub {
-        Some(_) if dir != ctx.root => format!("{}/", super::go::strip_dir(ctx.root, dir)),
+        Some(_) if dir != ctx.root => {
+            format!("{}/", crate::topology::common::strip_dir(ctx.root, dir))
+        }
         _ => String::new(),
     };
     let task = |t: &str| match sub {
