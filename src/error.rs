@@ -25,6 +25,10 @@ pub enum Error {
     /// A folder could not be analysed.
     #[error(transparent)]
     Topology(#[from] TopologyError),
+    /// A WASM detector plugin could not be loaded.
+    #[cfg(feature = "wasm")]
+    #[error(transparent)]
+    Plugin(#[from] crate::topology::wasm::PluginError),
     /// No such record visible to the actor. A record of another team answers this too,
     /// so nothing leaks about other teams.
     #[error("{kind} {id} not found")]

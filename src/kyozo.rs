@@ -29,6 +29,10 @@ pub struct KyozoBuilder {
     store: Option<Arc<dyn Store>>,
     state_file: Option<PathBuf>,
     detectors: Vec<Arc<dyn Detector>>,
+    #[cfg(feature = "wasm")]
+    plugins: Vec<crate::topology::wasm::PluginSource>,
+    #[cfg(feature = "wasm")]
+    plugin_host: Option<crate::topology::wasm::PluginHost>,
 }
 
 impl KyozoBuilder {
@@ -58,6 +62,27 @@ impl KyozoBuilder {
         self
     }
 
+    /// Adds a WASM detector plugin (a `.wasm` component file, or its bytes with
+    /// [`PluginSource::bytes`](crate::topology::wasm::PluginSource::bytes)). It is
+    /// loaded by [`build`](Self::build), which fails with [`Error::Plugin`] if it
+    /// cannot be; its detections join the built-in detectors' in every analysis.
+    #[cfg(feature = "wasm")]
+    pub fn detector_plugin(
+        mut self,
+        source: impl Into<crate::topology::wasm::PluginSource>,
+    ) -> Self {
+        self.plugins.push(source.into());
+        self
+    }
+
+    /// Runs plugins on `host` (its limits and cache) instead of the process-wide
+    /// [`PluginHost::shared`](crate::topology::wasm::PluginHost::shared).
+    #[cfg(feature = "wasm")]
+    pub fn plugin_host(mut self, host: crate::topology::wasm::PluginHost) -> Self {
+        self.plugin_host = Some(host);
+        self
+    }
+
     /// Reads `KYOZO_STATE` (a redb file path) from the environment.
     pub fn from_env(mut self) -> Self {
         if let Some(p) = std::env::var_os("KYOZO_STATE") {
@@ -84,8 +109,19 @@ impl KyozoBuilder {
             }
             (None, None) => Arc::new(MemoryStore::new()),
         };
-        let engine = self
-            .detectors
+        #[allow(unused_mut)]
+        let mut detectors = self.detectors;
+        #[cfg(feature = "wasm")]
+        if !self.plugins.is_empty() {
+            let host = match self.plugin_host {
+                Some(h) => h,
+                None => crate::topology::wasm::PluginHost::shared()?,
+            };
+            for source in self.plugins {
+                detectors.push(Arc::new(host.load(source)?));
+            }
+        }
+        let engine = detectors
             .into_iter()
             .fold(TopologyEngine::new(), TopologyEngine::with_detector);
         Ok(Kyozo {

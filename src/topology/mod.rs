@@ -12,6 +12,8 @@ mod detect;
 pub mod manifest;
 mod merge;
 mod view;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -272,8 +272,16 @@ struct FileEntry {
 }
 
 /// A read-only view of a project folder. See the [module docs](self).
-#[derive(Debug)]
+///
+/// Cloning is cheap (the view is shared, not copied): a WASM plugin's call holds a
+/// clone while it runs.
+#[derive(Debug, Clone)]
 pub struct ProjectView {
+    inner: Arc<ViewInner>,
+}
+
+#[derive(Debug)]
+struct ViewInner {
     root: PathBuf,
     files: FileMap,
     dirs: BTreeSet<String>,
@@ -385,51 +393,53 @@ impl ProjectView {
         let dirs: BTreeSet<String> = collected.dirs.into_iter().collect();
         let errors: BTreeSet<PartialError> = collected.errors.into_iter().collect();
         Ok(Self {
-            root,
-            files,
-            dirs,
-            by_name,
-            by_ext,
-            max_read_bytes: options.max_read_bytes,
-            errors: Mutex::new(errors),
-            cache: Mutex::new(HashMap::new()),
+            inner: Arc::new(ViewInner {
+                root,
+                files,
+                dirs,
+                by_name,
+                by_ext,
+                max_read_bytes: options.max_read_bytes,
+                errors: Mutex::new(errors),
+                cache: Mutex::new(HashMap::new()),
+            }),
         })
     }
 
     /// The root folder (canonical).
     pub fn root(&self) -> &Path {
-        &self.root
+        &self.inner.root
     }
 
     /// Every file, sorted, as `/`-separated paths relative to the root.
     pub fn files(&self) -> impl Iterator<Item = &str> {
-        self.files.keys().map(|k| &**k)
+        self.inner.files.keys().map(|k| &**k)
     }
 
     /// How many files the view holds.
     pub fn file_count(&self) -> usize {
-        self.files.len()
+        self.inner.files.len()
     }
 
     /// Every folder (the root is `""`), sorted.
     pub fn dirs(&self) -> impl Iterator<Item = &str> {
-        self.dirs.iter().map(String::as_str)
+        self.inner.dirs.iter().map(String::as_str)
     }
 
     /// Whether `path` is a file of the view.
     pub fn is_file(&self, path: &str) -> bool {
-        self.files.contains_key(path)
+        self.inner.files.contains_key(path)
     }
 
     /// Whether `path` is a folder of the view (`""` is the root).
     pub fn is_dir(&self, path: &str) -> bool {
-        self.dirs.contains(path)
+        self.inner.dirs.contains(path)
     }
 
     /// The size of a file of the view.
     /// Read from the file system when asked (the walk itself does not stat files).
     pub fn size(&self, path: &str) -> Option<u64> {
-        let entry = self.files.get(path)?;
+        let entry = self.inner.files.get(path)?;
         std::fs::metadata(self.real_path(path, entry))
             .ok()
             .map(|m| m.len())
@@ -437,7 +447,7 @@ impl ProjectView {
 
     /// Every file named exactly `name`, wherever it is, sorted.
     pub fn named(&self, name: &str) -> &[Arc<str>] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+        self.inner.by_name.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// The files directly in folder `dir`, sorted.
@@ -448,7 +458,8 @@ impl ProjectView {
             format!("{dir}/")
         };
         let (prefix2, len) = (prefix.clone(), prefix.len());
-        self.files
+        self.inner
+            .files
             .keys_from(&prefix)
             .take_while(move |k| k.starts_with(&prefix2))
             .filter(move |k| !k[len..].contains('/'))
@@ -462,7 +473,8 @@ impl ProjectView {
             format!("{dir}/")
         };
         let (prefix2, len) = (prefix.clone(), prefix.len());
-        self.dirs
+        self.inner
+            .dirs
             .range(prefix.clone()..)
             .map(|k| k.as_str())
             .take_while(move |k| k.starts_with(&prefix2))
@@ -480,17 +492,30 @@ impl ProjectView {
 
     /// Files with the extension `ext` (without the dot), sorted.
     pub fn with_extension<'a>(&'a self, ext: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.by_ext
+        self.inner
+            .by_ext
             .get(ext)
             .map_or(&[][..], Vec::as_slice)
             .iter()
             .map(|p| &**p)
     }
 
+    /// The files from the first one not sorting before `start`, in order (every file
+    /// under folder `dir` is in the run starting at `"dir/"`).
+    pub fn files_from<'a>(&'a self, start: &str) -> impl Iterator<Item = &'a str> + use<'a> {
+        self.inner.files.keys_from(start)
+    }
+
     /// Reads a file of the view as UTF-8 text (a leading BOM is dropped). Results are
     /// cached; a failure is also recorded as a partial error of the view.
     pub fn read_text(&self, path: &str) -> Result<Arc<str>, ReadError> {
-        if let Some(hit) = self.cache.lock().ok().and_then(|c| c.get(path).cloned()) {
+        if let Some(hit) = self
+            .inner
+            .cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(path).cloned())
+        {
             return hit;
         }
         let result = self.read_uncached(path);
@@ -510,7 +535,7 @@ impl ProjectView {
                 self.report(path, kind);
             }
         }
-        if let Ok(mut c) = self.cache.lock() {
+        if let Ok(mut c) = self.inner.cache.lock() {
             c.insert(path.to_string(), result.clone());
         }
         result
@@ -524,6 +549,7 @@ impl ProjectView {
 
     fn read_uncached(&self, path: &str) -> Result<Arc<str>, ReadError> {
         let entry = self
+            .inner
             .files
             .get(path)
             .ok_or_else(|| ReadError::NotInView(path.to_string()))?;
@@ -534,27 +560,27 @@ impl ProjectView {
         // Re-check where the file really is: it may have become a link out of the root
         // since the walk.
         let real = std::fs::canonicalize(self.real_path(path, entry)).map_err(unreadable)?;
-        if !real.starts_with(&self.root) {
+        if !real.starts_with(&self.inner.root) {
             return Err(ReadError::NotInView(path.to_string()));
         }
         let file = std::fs::File::open(&real).map_err(unreadable)?;
         let size = file.metadata().map_err(unreadable)?.len();
-        if size > self.max_read_bytes {
+        if size > self.inner.max_read_bytes {
             return Err(ReadError::TooLarge {
                 path: path.to_string(),
                 size,
-                cap: self.max_read_bytes,
+                cap: self.inner.max_read_bytes,
             });
         }
         let mut bytes = Vec::with_capacity(size as usize);
-        file.take(self.max_read_bytes + 1)
+        file.take(self.inner.max_read_bytes + 1)
             .read_to_end(&mut bytes)
             .map_err(unreadable)?;
-        if bytes.len() as u64 > self.max_read_bytes {
+        if bytes.len() as u64 > self.inner.max_read_bytes {
             return Err(ReadError::TooLarge {
                 path: path.to_string(),
                 size: bytes.len() as u64,
-                cap: self.max_read_bytes,
+                cap: self.inner.max_read_bytes,
             });
         }
         if bytes.contains(&0) {
@@ -571,13 +597,13 @@ impl ProjectView {
     fn real_path(&self, path: &str, entry: &FileEntry) -> PathBuf {
         match &entry.link_target {
             Some(t) => t.clone(),
-            None => self.root.join(path),
+            None => self.inner.root.join(path),
         }
     }
 
     /// Records a partial error (detectors use it for invalid manifests).
     pub fn report(&self, path: &str, kind: PartialErrorKind) {
-        if let Ok(mut e) = self.errors.lock() {
+        if let Ok(mut e) = self.inner.errors.lock() {
             e.insert(PartialError {
                 path: path.to_string(),
                 kind,
@@ -587,7 +613,8 @@ impl ProjectView {
 
     /// Every partial error so far, sorted.
     pub fn errors(&self) -> Vec<PartialError> {
-        self.errors
+        self.inner
+            .errors
             .lock()
             .map(|e| e.iter().cloned().collect())
             .unwrap_or_default()

@@ -1,0 +1,656 @@
+//! WASM detector plugins: detectors compiled to WebAssembly components, loaded at run
+//! time and run in a sandbox.
+//!
+//! A plugin implements the interface `kyozo:detector` (`detectors/wit/`). It sees the
+//! project it is shown and nothing else: the files of the engine's own walk (ignore
+//! rules applied, nothing outside the root), read-only, through two host functions; no
+//! WASI file system, environment, network or clock. Every call runs in a fresh
+//! instance with a memory cap and a deadline, and the host functions have budgets of
+//! their own (an epoch deadline does not interrupt host code). What a plugin returns
+//! is checked (confidence in [0, 1], sizes, paths) before it joins the built-in
+//! detectors' findings in the same merge, marked `plugin:<id>`.
+//!
+//! ```no_run
+//! use kyozo::topology::{TopologyEngine, wasm::PluginHost};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let host = PluginHost::shared()?;
+//! let hugo = host.load("hugo.wasm")?;
+//! let topology = TopologyEngine::new().with_detector(std::sync::Arc::new(hugo)).analyze(".")?;
+//! # Ok(()) }
+//! ```
+//!
+//! Limits, budgets and what each hostile behaviour ends in are listed in
+//! `docs/plugins.md`.
+
+mod artifact;
+mod call;
+mod select;
+mod v0_1_0;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use super::{Detection, Detector, DetectorError, ProjectView};
+use call::CallState;
+
+pub use artifact::SUPPORTED_INTERFACES;
+
+/// The largest component the host accepts, in bytes.
+pub const MAX_COMPONENT_BYTES: usize = 64 << 20;
+
+/// How often the epoch ticks while a plugin runs; deadlines are counted in ticks.
+const TICK: Duration = Duration::from_millis(5);
+
+/// What one plugin call may use. The defaults suit real detectors with a wide margin;
+/// see `docs/plugins.md`.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct PluginLimits {
+    /// Wall-clock time for one call (loading's `metadata`, or one `detect`).
+    pub deadline: Duration,
+    /// Linear memory of the plugin, in bytes.
+    pub memory_bytes: usize,
+    /// Files read per call.
+    pub max_reads: u32,
+    /// Bytes of one file a plugin may read (the view's own cap applies too).
+    pub max_file_bytes: u64,
+    /// Bytes read per call, all files together.
+    pub max_read_bytes: u64,
+    /// `list-files` calls per call.
+    pub max_lists: u32,
+    /// Paths one `list-files` returns at most (the plugin's own limit applies too).
+    pub max_list_results: u32,
+    /// Paths examined by all `list-files` calls of one call together.
+    pub max_paths_examined: u64,
+    /// Host calls refused for a spent budget before the plugin is stopped.
+    pub max_refused_calls: u32,
+    /// Log lines kept per call (more are counted, not kept).
+    pub max_log_lines: usize,
+    /// Bytes of one log line kept.
+    pub max_log_line_bytes: usize,
+    /// Bytes of stdout and of stderr captured per call; writing more traps.
+    pub max_stdio_bytes: usize,
+    /// Detections one call may return.
+    pub max_detections: usize,
+    /// Bytes of any one string of a result.
+    pub max_string_bytes: usize,
+    /// Bytes of a whole result.
+    pub max_result_bytes: usize,
+}
+
+impl Default for PluginLimits {
+    fn default() -> Self {
+        Self {
+            deadline: Duration::from_secs(2),
+            memory_bytes: 64 << 20,
+            max_reads: 1024,
+            max_file_bytes: 1 << 20,
+            max_read_bytes: 32 << 20,
+            max_lists: 256,
+            max_list_results: 10_000,
+            max_paths_examined: 2_000_000,
+            max_refused_calls: 1000,
+            max_log_lines: 100,
+            max_log_line_bytes: 1024,
+            max_stdio_bytes: 64 << 10,
+            max_detections: 1000,
+            max_string_bytes: 16 << 10,
+            max_result_bytes: 4 << 20,
+        }
+    }
+}
+
+/// How a [`PluginHost`] is set up.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct PluginConfig {
+    /// What each call may use.
+    pub limits: PluginLimits,
+    /// Where compiled plugins are cached (`None`: compile on every load). The default
+    /// is `$XDG_CACHE_HOME/kyozo/plugins` or `~/.cache/kyozo/plugins`.
+    pub cache_dir: Option<PathBuf>,
+    /// Plugin calls that may run at once (instances in the pool); one more is refused
+    /// with [`PluginError::Busy`].
+    pub max_concurrent_calls: u32,
+}
+
+impl Default for PluginConfig {
+    fn default() -> Self {
+        let cache_dir = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+            .map(|d| d.join("kyozo").join("plugins"));
+        Self {
+            limits: PluginLimits::default(),
+            cache_dir,
+            max_concurrent_calls: 32,
+        }
+    }
+}
+
+/// Where a plugin comes from.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum PluginSource {
+    /// A `.wasm` component file.
+    Path(PathBuf),
+    /// A component's bytes, with a name for messages.
+    Bytes {
+        /// Shown in errors until the plugin's metadata is known.
+        name: String,
+        /// The component.
+        bytes: Arc<[u8]>,
+    },
+}
+
+impl PluginSource {
+    /// A component given as bytes, named `name` in messages.
+    pub fn bytes(name: impl Into<String>, bytes: impl Into<Arc<[u8]>>) -> Self {
+        PluginSource::Bytes {
+            name: name.into(),
+            bytes: bytes.into(),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            PluginSource::Path(p) => p.display().to_string(),
+            PluginSource::Bytes { name, .. } => name.clone(),
+        }
+    }
+}
+
+impl From<&Path> for PluginSource {
+    fn from(p: &Path) -> Self {
+        PluginSource::Path(p.to_path_buf())
+    }
+}
+
+impl From<PathBuf> for PluginSource {
+    fn from(p: PathBuf) -> Self {
+        PluginSource::Path(p)
+    }
+}
+
+impl From<&str> for PluginSource {
+    fn from(p: &str) -> Self {
+        PluginSource::Path(PathBuf::from(p))
+    }
+}
+
+/// A plugin could not be loaded, or one call of it failed. Every variant names the
+/// plugin; none stops the host, which keeps serving other plugins and calls.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PluginError {
+    /// The component file could not be read.
+    #[error("cannot read plugin {path}: {reason}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The system's reason.
+        reason: String,
+    },
+    /// The component is larger than [`MAX_COMPONENT_BYTES`].
+    #[error("plugin {plugin} is {size} bytes, larger than the {cap}-byte cap for a component")]
+    TooLarge {
+        /// The plugin.
+        plugin: String,
+        /// Its size.
+        size: u64,
+        /// The cap.
+        cap: u64,
+    },
+    /// Not a valid WebAssembly component (corrupted, truncated, a core module...).
+    #[error("plugin {plugin} is not a valid WebAssembly component: {reason}")]
+    Invalid {
+        /// The plugin.
+        plugin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A valid component that does not implement `kyozo:detector`.
+    #[error("plugin {plugin} is not a Kyozo detector: {reason}")]
+    NotADetector {
+        /// The plugin.
+        plugin: String,
+        /// What is missing.
+        reason: String,
+    },
+    /// A detector built against an interface version this host does not support.
+    #[error(
+        "plugin {plugin} implements kyozo:detector@{found}, which this host does not support (it supports {supported}); rebuild the plugin with an SDK for one of those versions"
+    )]
+    UnsupportedInterface {
+        /// The plugin.
+        plugin: String,
+        /// The version it declares.
+        found: String,
+        /// The versions this host supports, comma-separated.
+        supported: String,
+    },
+    /// The plugin's metadata is unusable (an id that is not a short lower-case name...).
+    #[error("plugin {plugin} has invalid metadata: {reason}")]
+    InvalidMetadata {
+        /// The plugin.
+        plugin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The call ran past its deadline and was stopped.
+    #[error("plugin {plugin} ran past its deadline of {limit_ms} ms and was stopped")]
+    Deadline {
+        /// The plugin.
+        plugin: String,
+        /// The deadline.
+        limit_ms: u64,
+    },
+    /// The plugin asked for more memory than its cap and was stopped.
+    #[error("plugin {plugin} asked for more than its {limit} bytes of memory and was stopped")]
+    Memory {
+        /// The plugin.
+        plugin: String,
+        /// The cap in bytes.
+        limit: usize,
+    },
+    /// The plugin kept calling the host after a budget was spent and was stopped.
+    #[error(
+        "plugin {plugin} kept calling the host after spending its budget of {budget} and was stopped"
+    )]
+    Budget {
+        /// The plugin.
+        plugin: String,
+        /// Which budget (`reads`, `bytes read`, `file listings`...).
+        budget: String,
+    },
+    /// The plugin trapped (a panic, an `unreachable`, a stack overflow, a denied
+    /// import).
+    #[error("plugin {plugin} crashed: {message}")]
+    Trap {
+        /// The plugin.
+        plugin: String,
+        /// The trap, and the plugin's last stderr line if it printed one (a panic
+        /// message).
+        message: String,
+    },
+    /// The plugin returned an error itself.
+    #[error("plugin {plugin} failed: {message}")]
+    Failed {
+        /// The plugin.
+        plugin: String,
+        /// Its message (truncated).
+        message: String,
+    },
+    /// The result breaks the interface's rules (confidence NaN or out of [0, 1], a
+    /// path out of the project, an empty language...).
+    #[error("plugin {plugin} returned an invalid result: {reason}")]
+    InvalidResult {
+        /// The plugin.
+        plugin: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The result is larger than the limits allow.
+    #[error("plugin {plugin} returned too much: {reason}")]
+    OversizedResult {
+        /// The plugin.
+        plugin: String,
+        /// Which limit.
+        reason: String,
+    },
+    /// Every instance slot is taken by calls in progress.
+    #[error("too many plugin calls at once (at most {limit}); try again when one ends")]
+    Busy {
+        /// The number of slots.
+        limit: u32,
+    },
+    /// The host could not be set up (the machine refused the memory reservation...).
+    #[error("cannot set up the plugin host: {reason}")]
+    Host {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Runs plugins: one shared wasmtime `Engine` (epoch interruption, pooling allocator),
+/// its ticker thread, the limits and the compile cache. Cheap to clone; load every
+/// plugin of a program through one host.
+#[derive(Debug, Clone)]
+pub struct PluginHost {
+    inner: Arc<HostInner>,
+}
+
+struct HostInner {
+    engine: Engine,
+    config: PluginConfig,
+    ticker: Arc<Ticker>,
+}
+
+impl std::fmt::Debug for HostInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PluginHost")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Advances the engine's epoch while a call runs, and sleeps otherwise.
+#[derive(Debug, Default)]
+struct Ticker {
+    active: AtomicUsize,
+    thread: Mutex<Option<std::thread::Thread>>,
+}
+
+/// Holds the ticker awake for one call.
+struct Awake<'a>(&'a Ticker);
+
+impl Ticker {
+    fn start(self: &Arc<Self>, engine: EngineWeak) -> Result<(), PluginError> {
+        let me = Arc::downgrade(self);
+        let handle = std::thread::Builder::new()
+            .name("kyozo-plugin-epoch".into())
+            .spawn(move || {
+                loop {
+                    let Some(ticker) = me.upgrade() else { return };
+                    if ticker.active.load(Ordering::Acquire) == 0 {
+                        drop(ticker);
+                        std::thread::park_timeout(Duration::from_millis(500));
+                        continue;
+                    }
+                    drop(ticker);
+                    std::thread::sleep(TICK);
+                    match engine.upgrade() {
+                        Some(e) => e.increment_epoch(),
+                        None => return,
+                    }
+                }
+            })
+            .map_err(|e| PluginError::Host {
+                reason: format!("cannot start the epoch thread: {e}"),
+            })?;
+        if let Ok(mut t) = self.thread.lock() {
+            *t = Some(handle.thread().clone());
+        }
+        Ok(())
+    }
+
+    fn awake(&self) -> Awake<'_> {
+        if self.active.fetch_add(1, Ordering::AcqRel) == 0 {
+            if let Ok(t) = self.thread.lock() {
+                if let Some(t) = t.as_ref() {
+                    t.unpark();
+                }
+            }
+        }
+        Awake(self)
+    }
+}
+
+impl Drop for Awake<'_> {
+    fn drop(&mut self) {
+        self.0.active.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl PluginHost {
+    /// A host with `config`.
+    pub fn new(config: PluginConfig) -> Result<Self, PluginError> {
+        let host_error = |e: wasmtime::Error| PluginError::Host {
+            reason: format!("{e:#}"),
+        };
+        let slots = config.max_concurrent_calls.max(1);
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(slots)
+            .total_core_instances(slots * 8)
+            .total_memories(slots * 2)
+            .total_tables(slots * 4)
+            .total_stacks(slots)
+            .max_memories_per_component(4)
+            .max_tables_per_component(8)
+            .max_memory_size(config.limits.memory_bytes);
+        let mut wasm = wasmtime::Config::new();
+        wasm.epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .max_wasm_stack(512 << 10);
+        let engine = Engine::new(&wasm).map_err(host_error)?;
+        let ticker = Arc::new(Ticker::default());
+        ticker.start(engine.weak())?;
+        if let Some(dir) = &config.cache_dir {
+            artifact::prepare_cache_dir(dir);
+        }
+        Ok(Self {
+            inner: Arc::new(HostInner {
+                engine,
+                config,
+                ticker,
+            }),
+        })
+    }
+
+    /// The process-wide host with the default configuration, made on first use.
+    pub fn shared() -> Result<Self, PluginError> {
+        static SHARED: OnceLock<Result<PluginHost, PluginError>> = OnceLock::new();
+        SHARED
+            .get_or_init(|| PluginHost::new(PluginConfig::default()))
+            .clone()
+    }
+
+    /// The host's configuration.
+    pub fn config(&self) -> &PluginConfig {
+        &self.inner.config
+    }
+
+    /// Loads a plugin: reads its interface version (refusing versions this host does
+    /// not support before compiling anything), compiles it (or takes it from the
+    /// cache), links it with nothing but the host interface and a WASI that grants
+    /// nothing, and asks it for its metadata.
+    pub fn load(&self, source: impl Into<PluginSource>) -> Result<WasmDetector, PluginError> {
+        let source = source.into();
+        let name = source.name();
+        let bytes: Arc<[u8]> = match source {
+            PluginSource::Path(path) => {
+                let size = std::fs::metadata(&path)
+                    .map_err(|e| PluginError::Read {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?
+                    .len();
+                if size > MAX_COMPONENT_BYTES as u64 {
+                    return Err(PluginError::TooLarge {
+                        plugin: name,
+                        size,
+                        cap: MAX_COMPONENT_BYTES as u64,
+                    });
+                }
+                std::fs::read(&path)
+                    .map_err(|e| PluginError::Read {
+                        path: path.clone(),
+                        reason: e.to_string(),
+                    })?
+                    .into()
+            }
+            PluginSource::Bytes { bytes, .. } => bytes,
+        };
+        if bytes.len() > MAX_COMPONENT_BYTES {
+            return Err(PluginError::TooLarge {
+                plugin: name,
+                size: bytes.len() as u64,
+                cap: MAX_COMPONENT_BYTES as u64,
+            });
+        }
+        let version = artifact::interface_version(&name, &bytes)?;
+        if version != v0_1_0::VERSION {
+            return Err(PluginError::UnsupportedInterface {
+                plugin: name,
+                found: version,
+                supported: SUPPORTED_INTERFACES.join(", "),
+            });
+        }
+        let component = artifact::compile(
+            &self.inner.engine,
+            self.inner.config.cache_dir.as_deref(),
+            &name,
+            &bytes,
+        )?;
+        let link_error = |e: wasmtime::Error| PluginError::NotADetector {
+            plugin: name.clone(),
+            reason: format!("{e:#}"),
+        };
+        let mut linker: Linker<CallState> = Linker::new(&self.inner.engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
+        v0_1_0::Detector::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(link_error)?;
+        linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(link_error)?;
+        let pre = linker.instantiate_pre(&component).map_err(link_error)?;
+        let pre = v0_1_0::DetectorPre::new(pre).map_err(link_error)?;
+        let mut plugin = WasmDetector {
+            host: self.clone(),
+            pre,
+            id: String::new(),
+            name: name.clone(),
+            metadata: PluginMetadata::default(),
+        };
+        let (metadata, _log) = plugin.call(None, |d, store| d.call_metadata(store))?;
+        plugin.metadata = call::check_metadata(&name, metadata)?;
+        plugin.id = format!("plugin:{}", plugin.metadata.id);
+        plugin.name = plugin.metadata.id.clone();
+        Ok(plugin)
+    }
+}
+
+/// Who a plugin says it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PluginMetadata {
+    /// Its short id (`hugo`); its detections are marked `plugin:<id>`.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its own version.
+    pub version: String,
+    /// The globs of the files it reads; the host skips it on projects holding none.
+    pub interested_in: Vec<String>,
+    /// The interface version it implements.
+    pub interface_version: String,
+}
+
+/// What one `detect` call of a plugin gave: its detections and its log (its `log`
+/// calls, then what it wrote to stdout and stderr).
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct PluginRun {
+    /// The detections, checked and marked `plugin:<id>`.
+    pub detections: Vec<Detection>,
+    /// The log lines, truncated and capped (a last line counts what was dropped).
+    pub log: Vec<String>,
+    /// Whether the plugin was skipped because the project holds none of the files it
+    /// is interested in.
+    pub skipped: bool,
+}
+
+/// A loaded plugin: a [`Detector`] like the built-ins. Cheap to share; calls may run
+/// concurrently, each in its own instance.
+pub struct WasmDetector {
+    host: PluginHost,
+    pre: v0_1_0::DetectorPre<CallState>,
+    id: String,
+    name: String,
+    metadata: PluginMetadata,
+}
+
+impl std::fmt::Debug for WasmDetector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmDetector")
+            .field("id", &self.id)
+            .field("metadata", &self.metadata)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WasmDetector {
+    /// Who the plugin says it is.
+    pub fn metadata(&self) -> &PluginMetadata {
+        &self.metadata
+    }
+
+    /// Runs the plugin on `view`, with typed errors and its log. [`Detector::detect`]
+    /// is this, with the log dropped and the error turned into a partial error of the
+    /// view.
+    pub fn run(&self, view: &ProjectView) -> Result<PluginRun, PluginError> {
+        let mut unbounded = u64::MAX;
+        let interested =
+            self.metadata.interested_in.is_empty()
+                || self.metadata.interested_in.iter().any(|g| {
+                    select::select(view, g, 1, &mut unbounded).is_ok_and(|f| !f.is_empty())
+                });
+        if !interested {
+            return Ok(PluginRun {
+                skipped: true,
+                ..PluginRun::default()
+            });
+        }
+        let (result, log) = self.call(Some(view.clone()), |d, store| d.call_detect(store))?;
+        let raw = result.map_err(|message| PluginError::Failed {
+            plugin: self.name.clone(),
+            message: call::truncate(&message, self.host.inner.config.limits.max_string_bytes),
+        })?;
+        let detections =
+            call::check_detections(&self.name, &self.id, raw, &self.host.inner.config.limits)?;
+        Ok(PluginRun {
+            detections,
+            log,
+            skipped: false,
+        })
+    }
+
+    /// One call in a fresh instance with the limits and the deadline.
+    fn call<R>(
+        &self,
+        view: Option<ProjectView>,
+        f: impl FnOnce(&v0_1_0::Detector, &mut wasmtime::Store<CallState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, Vec<String>), PluginError> {
+        let inner = &self.host.inner;
+        let limits = &inner.config.limits;
+        let mut store = wasmtime::Store::new(&inner.engine, CallState::new(view, limits));
+        store.limiter(|s| s);
+        let ticks = limits.deadline.as_nanos().div_ceil(TICK.as_nanos()) + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+        let _awake = inner.ticker.awake();
+        let outcome = self
+            .pre
+            .instantiate(&mut store)
+            .and_then(|instance| f(&instance, &mut store));
+        let log = store.data_mut().take_log();
+        match outcome {
+            Ok(r) => Ok((r, log)),
+            Err(e) => Err(call::classify(
+                &self.name,
+                e,
+                store.data(),
+                limits,
+                inner.config.max_concurrent_calls,
+                &log,
+            )),
+        }
+    }
+}
+
+impl Detector for WasmDetector {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn detect(&self, view: &ProjectView) -> Result<Vec<Detection>, DetectorError> {
+        self.run(view)
+            .map(|r| r.detections)
+            .map_err(|e| DetectorError::new(e.to_string()))
+    }
+}

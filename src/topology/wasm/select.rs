@@ -1,0 +1,192 @@
+//! Serving `list-files` from the engine's walk: a glob over the view's sorted paths,
+//! with fast paths for the shapes plugins use most (`**/name`, `**/name.{a,b}`,
+//! `dir/**`), so a call costs microseconds, not a scan of the whole project.
+
+use globset::GlobBuilder;
+
+use crate::topology::ProjectView;
+
+/// Characters that make a path component a pattern rather than a literal.
+const META: &[char] = &['*', '?', '[', ']', '{', '}', '\\', '!'];
+
+/// The view's files matching `glob`, sorted, at most `limit`. `examined` is the
+/// call's budget of paths looked at; it is charged for every path tested. A glob
+/// reaching out of the root (`..`, an absolute path) matches nothing.
+pub(super) fn select(
+    view: &ProjectView,
+    glob: &str,
+    limit: usize,
+    examined: &mut u64,
+) -> Result<Vec<String>, String> {
+    let glob = glob.trim_start_matches("./");
+    if glob.starts_with('/') || glob.split('/').any(|c| c == "..") || limit == 0 {
+        return Ok(Vec::new());
+    }
+    if let Some(names) = glob.strip_prefix("**/").and_then(literal_names) {
+        let mut found: Vec<&str> = Vec::new();
+        for name in &names {
+            let hits = view.named(name);
+            charge(examined, hits.len())?;
+            found.extend(hits.iter().map(|p| &**p));
+        }
+        found.sort_unstable();
+        found.dedup();
+        found.truncate(limit);
+        return Ok(found.into_iter().map(str::to_string).collect());
+    }
+    let matcher = GlobBuilder::new(glob)
+        .literal_separator(true)
+        .build()
+        .map_err(|e| format!("invalid glob {glob:?}: {}", e.kind()))?
+        .compile_matcher();
+    // Every match starts with the glob's literal folders: scan only that run of the
+    // sorted paths.
+    let literal: Vec<&str> = glob.split('/').take_while(|c| !c.contains(META)).collect();
+    let whole = literal.len() == glob.split('/').count();
+    let prefix = if whole {
+        // No pattern at all: one exact path.
+        return Ok(if view.is_file(glob) {
+            vec![glob.to_string()]
+        } else {
+            Vec::new()
+        });
+    } else if literal.is_empty() {
+        String::new()
+    } else {
+        format!("{}/", literal.join("/"))
+    };
+    let mut found = Vec::new();
+    for path in view.files_from(&prefix) {
+        if !path.starts_with(&prefix) {
+            break;
+        }
+        charge(examined, 1)?;
+        if matcher.is_match(path) {
+            found.push(path.to_string());
+            if found.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn charge(examined: &mut u64, n: usize) -> Result<(), String> {
+    let n = n as u64;
+    if *examined < n {
+        *examined = 0;
+        return Err("the budget of paths examined by file listings is spent".into());
+    }
+    *examined -= n;
+    Ok(())
+}
+
+/// `name` or `stem.{a,b,c}` (one alternation, no other pattern): the file names it
+/// stands for. Anything else is `None`.
+fn literal_names(pattern: &str) -> Option<Vec<String>> {
+    if pattern.contains('/') {
+        return None;
+    }
+    if !pattern.contains(META) {
+        return Some(vec![pattern.to_string()]);
+    }
+    let open = pattern.find('{')?;
+    let close = pattern.rfind('}')?;
+    let (head, rest) = pattern.split_at(open);
+    let inner = rest.get(1..close - open)?;
+    let tail = pattern.get(close + 1..)?;
+    if head.contains(META) || tail.contains(META) || inner.contains(META) {
+        return None;
+    }
+    Some(
+        inner
+            .split(',')
+            .map(|alt| format!("{head}{alt}{tail}"))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn literal_names_expand_one_alternation_only() {
+        assert_eq!(
+            literal_names("hugo.toml"),
+            Some(vec!["hugo.toml".to_string()])
+        );
+        assert_eq!(
+            literal_names("hugo.{toml,yaml}"),
+            Some(vec!["hugo.toml".to_string(), "hugo.yaml".to_string()])
+        );
+        assert_eq!(literal_names("*.toml"), None);
+        assert_eq!(literal_names("a/b.toml"), None);
+        assert_eq!(literal_names("{a,b}.{c,d}"), None);
+    }
+
+    fn view(files: &[&str]) -> (tempfile::TempDir, ProjectView) {
+        let dir = tempfile::tempdir().unwrap();
+        for f in files {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let v = ProjectView::scan(dir.path()).unwrap();
+        (dir, v)
+    }
+
+    #[test]
+    fn every_path_shape_gives_what_a_full_glob_scan_gives() {
+        let (_d, v) = view(&[
+            "hugo.toml",
+            "site/hugo.yaml",
+            "site/content/a.md",
+            "site/content/deep/b.md",
+            "site/layouts/x.html",
+            "sites/content/c.md",
+            "docs/config.toml",
+        ]);
+        for glob in [
+            "**/hugo.toml",
+            "**/hugo.{toml,yaml}",
+            "site/content/**",
+            "site/*",
+            "*.toml",
+            "**/*.md",
+            "**",
+            "site/hugo.yaml",
+            "nope/**",
+            "s*/content/*.md",
+        ] {
+            let mut budget = u64::MAX;
+            let fast = select(&v, glob, 100, &mut budget).unwrap();
+            let m = GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .unwrap()
+                .compile_matcher();
+            let slow: Vec<String> = v
+                .files()
+                .filter(|f| m.is_match(f))
+                .map(String::from)
+                .collect();
+            assert_eq!(fast, slow, "{glob}");
+        }
+    }
+
+    #[test]
+    fn globs_out_of_the_root_match_nothing_and_budgets_are_charged() {
+        let (_d, v) = view(&["a.txt", "b/c.txt"]);
+        let mut budget = u64::MAX;
+        assert!(select(&v, "../*", 10, &mut budget).unwrap().is_empty());
+        assert!(select(&v, "/etc/*", 10, &mut budget).unwrap().is_empty());
+        assert!(select(&v, "b/../../*", 10, &mut budget).unwrap().is_empty());
+        let mut budget = 1;
+        assert!(select(&v, "**", 10, &mut budget).is_err());
+        assert_eq!(select(&v, "**", 1, &mut u64::MAX.clone()).unwrap().len(), 1);
+        assert!(select(&v, "[", 10, &mut u64::MAX.clone()).is_err());
+    }
+}
