@@ -32,13 +32,17 @@ impl<T> Sourced<T> {
     }
 }
 
-/// Why a detector believes what it says: a file and a reason.
+/// Why a detector believes what it says: a file, a reason, and who said it.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Evidence {
     /// The file (or folder), relative to the analysed root.
     pub path: String,
     /// What it shows.
     pub reason: String,
+    /// The detector that gave it (`node`, `plugin:hugo`...). Detectors leave it empty;
+    /// the engine fills it in.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub detector: String,
 }
 
 impl Evidence {
@@ -47,6 +51,7 @@ impl Evidence {
         Self {
             path: path.into(),
             reason: reason.into(),
+            detector: String::new(),
         }
     }
 }

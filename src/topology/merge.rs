@@ -14,7 +14,8 @@ use super::common::service_name;
 use super::detect::{Detection, DetectionKind, Evidence, Sourced};
 use super::view::{ProjectView, file_name};
 use super::{
-    EnvHint, PortHint, Recommendation, SharedPackage, Strategy, Topology, TopologyService,
+    EnvHint, PortHint, Recommendation, RivalClaim, SharedPackage, Strategy, Topology,
+    TopologyService,
 };
 
 /// Detectors whose detections describe how a folder is run rather than what language
@@ -423,7 +424,7 @@ fn build_service(
         .rivals
         .iter()
         .filter(|r| r.confidence >= 0.3)
-        .map(|r| format!("{} ({:.2})", r.language, r.confidence))
+        .map(|r| format!("{} ({:.2}, by {})", r.language, r.confidence, r.detector))
         .collect();
     if !rival_names.is_empty() {
         recommendations.insert(Recommendation {
@@ -459,6 +460,16 @@ fn build_service(
         confidence,
         evidence: evidence.into_iter().collect(),
         detectors: detectors.into_iter().collect(),
+        rivals: draft
+            .rivals
+            .iter()
+            .map(|r| RivalClaim {
+                detector: r.detector.clone(),
+                language: r.language.clone(),
+                confidence: r.confidence,
+                evidence: r.evidence.clone(),
+            })
+            .collect(),
     }
 }
 

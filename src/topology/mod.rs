@@ -114,6 +114,24 @@ pub struct TopologyService {
     pub evidence: Vec<Evidence>,
     /// Which detectors contributed.
     pub detectors: Vec<String>,
+    /// Other stacks detectors claimed this folder as, which lost to `language` (each
+    /// lowers `confidence`; see `docs/topology.md`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rivals: Vec<RivalClaim>,
+}
+
+/// A detector's claim that a folder is another stack than the one chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RivalClaim {
+    /// The detector that made it.
+    pub detector: String,
+    /// The stack it claimed.
+    pub language: String,
+    /// How sure it was.
+    pub confidence: f64,
+    /// Why it thought so.
+    pub evidence: Vec<Evidence>,
 }
 
 /// A port and where it came from.
@@ -332,6 +350,11 @@ impl TopologyEngine {
                 .collect()
         });
         for d in &mut all {
+            for e in &mut d.evidence {
+                if e.detector.is_empty() {
+                    e.detector.clone_from(&d.detector);
+                }
+            }
             d.confidence = if d.confidence.is_finite() {
                 d.confidence.clamp(0.0, 1.0)
             } else {

@@ -43,8 +43,14 @@ pub(crate) fn json(t: &Topology) -> Value {
                 "image": s.image,
                 "healthcheck": sourced(&s.healthcheck),
                 "confidence": s.confidence,
-                "evidence": s.evidence.iter().map(|e| json!({"path": e.path, "reason": e.reason})).collect::<Vec<_>>(),
+                "evidence": s.evidence.iter().map(|e| json!({"path": e.path, "reason": e.reason, "detector": e.detector})).collect::<Vec<_>>(),
                 "detectors": s.detectors,
+                "rivals": s.rivals.iter().map(|r| json!({
+                    "detector": r.detector,
+                    "language": r.language,
+                    "confidence": r.confidence,
+                    "evidence": r.evidence.iter().map(|e| json!({"path": e.path, "reason": e.reason})).collect::<Vec<_>>(),
+                })).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -225,6 +231,16 @@ fn service(o: &mut String, s: &TopologyService) {
     if !s.evidence.is_empty() {
         let _ = writeln!(o, "  why:");
         for e in &s.evidence {
+            let _ = writeln!(o, "    - {}: {}  [{}]", e.path, e.reason, e.detector);
+        }
+    }
+    for r in &s.rivals {
+        let _ = writeln!(
+            o,
+            "  also claimed as {} ({:.2}) by {}:",
+            r.language, r.confidence, r.detector
+        );
+        for e in &r.evidence {
             let _ = writeln!(o, "    - {}: {}", e.path, e.reason);
         }
     }
