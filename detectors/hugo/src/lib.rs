@@ -6,7 +6,9 @@
 //! `config/_default/` folder of those files. The Hugo version comes from
 //! `netlify.toml` (`HUGO_VERSION`) or `.tool-versions`.
 
-use kyozo_detector_sdk::{Detection, Metadata, Plugin, Project, Sourced, export_detector, join, parent};
+use kyozo_detector_sdk::{
+    Detection, Metadata, Plugin, Project, Sourced, export_detector, join, parent,
+};
 
 struct Hugo;
 
@@ -40,7 +42,12 @@ impl Plugin for Hugo {
                 continue;
             };
             if value_of(&text, &["baseURL", "baseurl"]).is_some() && has_site_folder(project, dir) {
-                claim(dir, config.clone(), 0.85, "a site configuration with baseURL next to Hugo's content folders");
+                claim(
+                    dir,
+                    config.clone(),
+                    0.85,
+                    "a site configuration with baseURL next to Hugo's content folders",
+                );
             }
         }
         let mut found = Vec::new();

@@ -5,7 +5,9 @@
 //! (`_posts/`, `_layouts/`, `_includes/`). The port comes from `_config.yml`'s `port`, the
 //! Ruby version from `.ruby-version`.
 
-use kyozo_detector_sdk::{Detection, Metadata, Plugin, Project, Sourced, export_detector, join, parent};
+use kyozo_detector_sdk::{
+    Detection, Metadata, Plugin, Project, Sourced, export_detector, join, parent,
+};
 
 struct Jekyll;
 
@@ -63,7 +65,9 @@ impl Plugin for Jekyll {
                 None => (DEFAULT_PORT, "default for jekyll".to_string()),
             };
             let serve = format!("bundle exec jekyll serve --host 0.0.0.0 --port {port}");
-            d = d.port(port, source.clone()).start(Sourced::new(serve, source));
+            d = d
+                .port(port, source.clone())
+                .start(Sourced::new(serve, source));
             let ruby = join(dir, ".ruby-version");
             if let Ok(v) = project.read(&ruby) {
                 let v = v.trim().trim_start_matches("ruby-");

@@ -108,7 +108,6 @@ impl std::fmt::Display for ManifestError {
 
 impl std::error::Error for ManifestError {}
 
-
 impl Project {
     /// The handle the export macro passes to [`Plugin::detect`].
     #[doc(hidden)]
@@ -149,13 +148,19 @@ impl Project {
     }
 
     /// The file `path` parsed as JSON into `T`.
-    pub fn read_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ManifestError> {
+    pub fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, ManifestError> {
         let text = self.read(path).map_err(ManifestError::Read)?;
         serde_json::from_str(&text).map_err(|e| ManifestError::Parse(e.to_string()))
     }
 
     /// The file `path` parsed as TOML into `T`.
-    pub fn read_toml<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, ManifestError> {
+    pub fn read_toml<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T, ManifestError> {
         let text = self.read(path).map_err(ManifestError::Read)?;
         toml::from_str(&text).map_err(|e| ManifestError::Parse(e.to_string()))
     }

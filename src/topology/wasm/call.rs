@@ -141,14 +141,18 @@ impl CallState {
         log
     }
 
-    /// The last line the plugin wrote to stderr (a panic message), if any.
-    fn last_stderr_line(&self) -> Option<String> {
+    /// The end of what the plugin wrote to stderr (a panic message), if anything: its
+    /// last three lines, without Rust's hint about backtraces.
+    fn stderr_tail(&self) -> Option<String> {
         let bytes = self.stderr.contents();
-        String::from_utf8_lossy(&bytes)
+        let text = String::from_utf8_lossy(&bytes);
+        let lines: Vec<&str> = text
             .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .map(|l| truncate(l, self.limits.max_log_line_bytes))
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("note: run with `RUST_BACKTRACE"))
+            .collect();
+        let tail = lines.get(lines.len().saturating_sub(3)..)?.join(" ");
+        (!tail.is_empty()).then(|| truncate(&tail, self.limits.max_log_line_bytes))
     }
 
     /// A host call refused for a spent budget: the plugin hears `budget-exhausted`;
@@ -363,10 +367,12 @@ pub(super) fn classify(
             }
         }
     }
-    let mut message = error
-        .downcast_ref::<Trap>()
-        .map_or_else(|| format!("{error}"), |t| t.to_string());
-    if let Some(line) = state.last_stderr_line() {
+    // The chain without wasmtime's backtrace context: the trap, or the host's reason.
+    let mut message = match error.downcast_ref::<Trap>() {
+        Some(t) => t.to_string(),
+        None => error.root_cause().to_string(),
+    };
+    if let Some(line) = state.stderr_tail() {
         message = format!("{message}; it printed: {line}");
     } else if let Some(line) = log.last() {
         message = format!("{message}; its last log line: {line}");

@@ -505,10 +505,18 @@ impl PluginHost {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
         v0_1_0::Detector::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(link_error)?;
-        linker
-            .define_unknown_imports_as_traps(&component)
-            .map_err(link_error)?;
-        let pre = linker.instantiate_pre(&component).map_err(link_error)?;
+        // Any import neither the host interface nor WASI provides traps when called.
+        // (Only when needed: a trap stub defined under an import's exact name would
+        // shadow the semver-compatible WASI version the linker already holds.)
+        let pre = match linker.instantiate_pre(&component) {
+            Ok(pre) => pre,
+            Err(_) => {
+                linker
+                    .define_unknown_imports_as_traps(&component)
+                    .map_err(link_error)?;
+                linker.instantiate_pre(&component).map_err(link_error)?
+            }
+        };
         let pre = v0_1_0::DetectorPre::new(pre).map_err(link_error)?;
         let mut plugin = WasmDetector {
             host: self.clone(),

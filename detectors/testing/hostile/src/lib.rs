@@ -15,7 +15,11 @@ impl Plugin for Hostile {
 
     fn detect(project: &Project) -> Result<Vec<Detection>, String> {
         let mode = project.read("hostile.txt").map_err(|e| e.to_string())?;
-        let ok = || Ok(vec![Detection::service("", "hostile", 0.5).evidence("hostile.txt", "asked to behave")]);
+        let ok = || {
+            Ok(vec![
+                Detection::service("", "hostile", 0.5).evidence("hostile.txt", "asked to behave"),
+            ])
+        };
         match mode.trim() {
             "ok" => ok(),
             "loop" => loop {
@@ -32,7 +36,14 @@ impl Plugin for Hostile {
             "escape" => {
                 // Every attempt is reported as evidence: path → what the host answered.
                 let mut d = Detection::service("", "hostile", 0.5);
-                for path in ["../outside.txt", "/etc/passwd", "link/secret.txt", "./../outside.txt", "sub/../../outside.txt", "outlink"] {
+                for path in [
+                    "../outside.txt",
+                    "/etc/passwd",
+                    "link/secret.txt",
+                    "./../outside.txt",
+                    "sub/../../outside.txt",
+                    "outlink",
+                ] {
                     let answer = match project.read(path) {
                         Ok(text) => format!("read {} bytes: {}", text.len(), text.trim()),
                         Err(e) => format!("refused: {e}"),
@@ -68,7 +79,7 @@ impl Plugin for Hostile {
             },
             "log-flood" => {
                 let line = "x".repeat(10_000);
-                for _ in 0..100_000 {
+                for _ in 0..5_000 {
                     project.log(&line);
                 }
                 ok()
@@ -81,7 +92,9 @@ impl Plugin for Hostile {
             "nan" => Ok(vec![Detection::service("", "hostile", f64::NAN)]),
             "over" => Ok(vec![Detection::service("", "hostile", 1.5)]),
             "huge-string" => Ok(vec![Detection::service("", &"h".repeat(10 << 20), 0.5)]),
-            "many" => Ok((0..100_000).map(|_| Detection::service("", "hostile", 0.5)).collect()),
+            "many" => Ok((0..100_000)
+                .map(|_| Detection::service("", "hostile", 0.5))
+                .collect()),
             "outside" => Ok(vec![Detection::service("../elsewhere", "hostile", 0.5)]),
             other => Err(format!("unknown mode {other:?}")),
         }
