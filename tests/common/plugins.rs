@@ -10,9 +10,14 @@ use std::time::Duration;
 
 use kyozo::topology::wasm::{PluginConfig, PluginHost, PluginLimits};
 
-/// The folder `detectors/`.
+/// The folder `detectors/` of the repository (found from the crate being tested, the
+/// library or the CLI).
 pub fn detectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("detectors")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|d| d.join("detectors"))
+        .find(|d| d.join("Cargo.toml").is_file())
+        .expect("the detectors/ folder")
 }
 
 /// The component of the plugin crate `kyozo-detector-<name>`, built with

@@ -32,6 +32,11 @@ enum Command {
         /// Print one JSON document instead of the readable report.
         #[arg(long)]
         json: bool,
+        /// Also run this WASM detector plugin (a component built for wasm32-wasip2);
+        /// repeat for several. It runs sandboxed: it sees only this folder's files,
+        /// read-only, with a deadline and a memory cap.
+        #[arg(long = "plugin", value_name = "FILE.wasm")]
+        plugins: Vec<PathBuf>,
     },
 }
 
@@ -48,8 +53,16 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Analyze { path, json } => {
-            let topology = kyozo::topology::TopologyEngine::new().analyze(&path)?;
+        Command::Analyze {
+            path,
+            json,
+            plugins,
+        } => {
+            let kyozo = plugins
+                .into_iter()
+                .fold(kyozo::Kyozo::builder(), |b, p| b.detector_plugin(p))
+                .build()?;
+            let topology = kyozo.engine().analyze(&path)?;
             let out = if json {
                 let mut s = serde_json::to_string_pretty(&render::json(&topology))?;
                 s.push('\n');

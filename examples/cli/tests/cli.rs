@@ -6,6 +6,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "../../../tests/common/plugins.rs"]
+mod plugins;
+
 fn kyozo(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
         .args(args)
@@ -109,5 +112,58 @@ fn a_missing_folder_fails_with_a_clear_message() {
     assert_eq!(
         err.trim(),
         "kyozo: cannot analyse /definitely/not/here: No such file or directory (os error 2)"
+    );
+}
+
+/// `--plugin` (repeatable) adds WASM detectors to the analysis; their findings are
+/// marked `plugin:<id>`. A plugin that cannot be loaded stops the command with a clear
+/// error.
+#[test]
+fn analyze_with_plugins() {
+    let cache = tempfile::tempdir().unwrap();
+    let site = plugins::detectors().join("hugo/fixtures/basic");
+    let hugo = plugins::plugin("hugo");
+    let jekyll = plugins::plugin("jekyll");
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env("XDG_CACHE_HOME", cache.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, out, err) = run(&[
+        "analyze",
+        site.to_str().unwrap(),
+        "--plugin",
+        hugo.to_str().unwrap(),
+        "--plugin",
+        jekyll.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let root = std::fs::canonicalize(&site).unwrap();
+    let out = out.replace(&root.display().to_string(), "[site]");
+    let out: String = out
+        .lines()
+        .map(|l| match l.find(" ms)") {
+            Some(end) => {
+                let start = l[..end].rfind('(').unwrap();
+                format!("{}([n] ms){}\n", &l[..start], &l[end + 4..])
+            }
+            None => format!("{l}\n"),
+        })
+        .collect();
+    insta::assert_snapshot!("analyze-with-plugins", out);
+
+    let (code, _, err) = run(&["analyze", site.to_str().unwrap(), "--plugin", "/nonexistent.wasm"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        err.trim(),
+        "kyozo: cannot read plugin /nonexistent.wasm: No such file or directory (os error 2)"
     );
 }
