@@ -160,7 +160,12 @@ fn analyze_with_plugins() {
         .collect();
     insta::assert_snapshot!("analyze-with-plugins", out);
 
-    let (code, _, err) = run(&["analyze", site.to_str().unwrap(), "--plugin", "/nonexistent.wasm"]);
+    let (code, _, err) = run(&[
+        "analyze",
+        site.to_str().unwrap(),
+        "--plugin",
+        "/nonexistent.wasm",
+    ]);
     assert_eq!(code, 1);
     assert_eq!(
         err.trim(),

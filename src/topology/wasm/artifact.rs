@@ -69,10 +69,10 @@ pub(super) fn interface_version(plugin: &str, bytes: &[u8]) -> Result<String, Pl
             Payload::ComponentImportSection(reader) => {
                 for import in reader {
                     let import = import.map_err(|e| invalid(e.to_string()))?;
-                    if let Some(rest) = import.name.name.strip_prefix(PACKAGE) {
-                        if let Some((_, version)) = rest.split_once('@') {
-                            imported.get_or_insert_with(|| version.chars().take(32).collect());
-                        }
+                    if let Some(rest) = import.name.name.strip_prefix(PACKAGE)
+                        && let Some((_, version)) = rest.split_once('@')
+                    {
+                        imported.get_or_insert_with(|| version.chars().take(32).collect());
                     }
                 }
             }
@@ -128,10 +128,10 @@ pub(super) fn compile(
     bytes: &[u8],
 ) -> Result<Component, PluginError> {
     let path = cache.map(|dir| entry(engine, dir, bytes));
-    if let Some(path) = &path {
-        if let Some(component) = load_cached(engine, path) {
-            return Ok(component);
-        }
+    if let Some(path) = &path
+        && let Some(component) = load_cached(engine, path)
+    {
+        return Ok(component);
     }
     let component = Component::new(engine, bytes).map_err(|e| PluginError::Invalid {
         plugin: plugin.to_string(),

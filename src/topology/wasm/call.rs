@@ -1,6 +1,7 @@
 //! One plugin call: the store's state, the host functions with their budgets, the
 //! memory limiter, and the checks of what the plugin returns.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
@@ -44,6 +45,7 @@ impl Spent {
 /// The state of one call's store.
 pub(crate) struct CallState {
     view: Option<ProjectView>,
+    globs: Arc<select::GlobCache>,
     limits: PluginLimits,
     reads: u32,
     bytes_read: u64,
@@ -83,7 +85,11 @@ impl HostMonotonicClock for Frozen {
 }
 
 impl CallState {
-    pub(super) fn new(view: Option<ProjectView>, limits: &PluginLimits) -> Self {
+    pub(super) fn new(
+        view: Option<ProjectView>,
+        globs: Arc<select::GlobCache>,
+        limits: &PluginLimits,
+    ) -> Self {
         let stdout = MemoryOutputPipe::new(limits.max_stdio_bytes);
         let stderr = MemoryOutputPipe::new(limits.max_stdio_bytes);
         // Nothing is granted: no preopened folder, no environment, no arguments, no
@@ -100,6 +106,7 @@ impl CallState {
             .build();
         Self {
             view,
+            globs,
             limits: limits.clone(),
             reads: 0,
             bytes_read: 0,
@@ -254,7 +261,13 @@ impl host::Host for CallState {
             return Ok(Err("glob longer than 1024 bytes".into()));
         }
         let limit = limit.min(self.limits.max_list_results) as usize;
-        Ok(select::select(&view, &glob, limit, &mut self.examined))
+        Ok(select::select(
+            &view,
+            &glob,
+            limit,
+            &mut self.examined,
+            &self.globs,
+        ))
     }
 
     fn read_file(&mut self, path: String) -> wasmtime::Result<Result<String, host::ReadError>> {
@@ -278,10 +291,10 @@ impl host::Host for CallState {
         if !view.is_file(&path) {
             return Ok(Err(host::ReadError::NotFound));
         }
-        if let Some(size) = view.size(&path) {
-            if size > self.limits.max_file_bytes {
-                return Ok(Err(host::ReadError::TooLarge(size)));
-            }
+        if let Some(size) = view.size(&path)
+            && size > self.limits.max_file_bytes
+        {
+            return Ok(Err(host::ReadError::TooLarge(size)));
         }
         Ok(match view.read_text(&path) {
             Ok(text) => {

@@ -329,6 +329,8 @@ struct HostInner {
     engine: Engine,
     config: PluginConfig,
     ticker: Arc<Ticker>,
+    /// WASI and the host interface, linked once; each plugin gets a clone.
+    linker: Linker<CallState>,
 }
 
 impl std::fmt::Debug for HostInner {
@@ -380,12 +382,11 @@ impl Ticker {
     }
 
     fn awake(&self) -> Awake<'_> {
-        if self.active.fetch_add(1, Ordering::AcqRel) == 0 {
-            if let Ok(t) = self.thread.lock() {
-                if let Some(t) = t.as_ref() {
-                    t.unpark();
-                }
-            }
+        if self.active.fetch_add(1, Ordering::AcqRel) == 0
+            && let Ok(t) = self.thread.lock()
+            && let Some(t) = t.as_ref()
+        {
+            t.unpark();
         }
         Awake(self)
     }
@@ -418,6 +419,10 @@ impl PluginHost {
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .max_wasm_stack(512 << 10);
         let engine = Engine::new(&wasm).map_err(host_error)?;
+        let mut linker: Linker<CallState> = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(host_error)?;
+        v0_1_0::Detector::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
+            .map_err(host_error)?;
         let ticker = Arc::new(Ticker::default());
         ticker.start(engine.weak())?;
         if let Some(dir) = &config.cache_dir {
@@ -428,6 +433,7 @@ impl PluginHost {
                 engine,
                 config,
                 ticker,
+                linker,
             }),
         })
     }
@@ -501,16 +507,14 @@ impl PluginHost {
             plugin: name.clone(),
             reason: format!("{e:#}"),
         };
-        let mut linker: Linker<CallState> = Linker::new(&self.inner.engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(link_error)?;
-        v0_1_0::Detector::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
-            .map_err(link_error)?;
+        let linker = &self.inner.linker;
         // Any import neither the host interface nor WASI provides traps when called.
         // (Only when needed: a trap stub defined under an import's exact name would
         // shadow the semver-compatible WASI version the linker already holds.)
         let pre = match linker.instantiate_pre(&component) {
             Ok(pre) => pre,
             Err(_) => {
+                let mut linker = linker.clone();
                 linker
                     .define_unknown_imports_as_traps(&component)
                     .map_err(link_error)?;
@@ -524,6 +528,7 @@ impl PluginHost {
             id: String::new(),
             name: name.clone(),
             metadata: PluginMetadata::default(),
+            globs: Arc::default(),
         };
         let (metadata, _log) = plugin.call(None, |d, store| d.call_metadata(store))?;
         plugin.metadata = call::check_metadata(&name, metadata)?;
@@ -571,6 +576,7 @@ pub struct WasmDetector {
     id: String,
     name: String,
     metadata: PluginMetadata,
+    globs: Arc<select::GlobCache>,
 }
 
 impl std::fmt::Debug for WasmDetector {
@@ -593,11 +599,10 @@ impl WasmDetector {
     /// view.
     pub fn run(&self, view: &ProjectView) -> Result<PluginRun, PluginError> {
         let mut unbounded = u64::MAX;
-        let interested =
-            self.metadata.interested_in.is_empty()
-                || self.metadata.interested_in.iter().any(|g| {
-                    select::select(view, g, 1, &mut unbounded).is_ok_and(|f| !f.is_empty())
-                });
+        let interested = self.metadata.interested_in.is_empty()
+            || self.metadata.interested_in.iter().any(|g| {
+                select::select(view, g, 1, &mut unbounded, &self.globs).is_ok_and(|f| !f.is_empty())
+            });
         if !interested {
             return Ok(PluginRun {
                 skipped: true,
@@ -626,7 +631,8 @@ impl WasmDetector {
     ) -> Result<(R, Vec<String>), PluginError> {
         let inner = &self.host.inner;
         let limits = &inner.config.limits;
-        let mut store = wasmtime::Store::new(&inner.engine, CallState::new(view, limits));
+        let state = CallState::new(view, self.globs.clone(), limits);
+        let mut store = wasmtime::Store::new(&inner.engine, state);
         store.limiter(|s| s);
         let ticks = limits.deadline.as_nanos().div_ceil(TICK.as_nanos()) + 1;
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));

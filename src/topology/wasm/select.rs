@@ -2,9 +2,44 @@
 //! with fast paths for the shapes plugins use most (`**/name`, `**/name.{a,b}`,
 //! `dir/**`), so a call costs microseconds, not a scan of the whole project.
 
-use globset::GlobBuilder;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use globset::{GlobBuilder, GlobMatcher};
 
 use crate::topology::ProjectView;
+
+/// Compiled globs of one plugin, kept across its calls: a plugin asks for the same
+/// few globs every time, and compiling one costs more than the walk it filters.
+#[derive(Debug, Default)]
+pub(super) struct GlobCache {
+    compiled: Mutex<HashMap<String, Arc<GlobMatcher>>>,
+}
+
+/// Globs kept per plugin; past this the cache starts over.
+const CACHED_GLOBS: usize = 256;
+
+impl GlobCache {
+    fn get(&self, glob: &str) -> Result<Arc<GlobMatcher>, String> {
+        if let Some(m) = self.compiled.lock().ok().and_then(|c| c.get(glob).cloned()) {
+            return Ok(m);
+        }
+        let m = Arc::new(
+            GlobBuilder::new(glob)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("invalid glob {glob:?}: {}", e.kind()))?
+                .compile_matcher(),
+        );
+        if let Ok(mut c) = self.compiled.lock() {
+            if c.len() >= CACHED_GLOBS {
+                c.clear();
+            }
+            c.insert(glob.to_string(), m.clone());
+        }
+        Ok(m)
+    }
+}
 
 /// Characters that make a path component a pattern rather than a literal.
 const META: &[char] = &['*', '?', '[', ']', '{', '}', '\\', '!'];
@@ -17,6 +52,7 @@ pub(super) fn select(
     glob: &str,
     limit: usize,
     examined: &mut u64,
+    cache: &GlobCache,
 ) -> Result<Vec<String>, String> {
     let glob = glob.trim_start_matches("./");
     if glob.starts_with('/') || glob.split('/').any(|c| c == "..") || limit == 0 {
@@ -34,11 +70,23 @@ pub(super) fn select(
         found.truncate(limit);
         return Ok(found.into_iter().map(str::to_string).collect());
     }
-    let matcher = GlobBuilder::new(glob)
-        .literal_separator(true)
-        .build()
-        .map_err(|e| format!("invalid glob {glob:?}: {}", e.kind()))?
-        .compile_matcher();
+    // `dir/**`: every file under a literal folder, no matching needed.
+    if let Some(dir) = glob.strip_suffix("/**")
+        && !dir.contains(META)
+        && !dir.is_empty()
+    {
+        let prefix = format!("{dir}/");
+        let mut found = Vec::new();
+        for path in view.files_from(&prefix) {
+            if !path.starts_with(&prefix) || found.len() >= limit {
+                break;
+            }
+            charge(examined, 1)?;
+            found.push(path.to_string());
+        }
+        return Ok(found);
+    }
+    let matcher = cache.get(glob)?;
     // Every match starts with the glob's literal folders: scan only that run of the
     // sorted paths.
     let literal: Vec<&str> = glob.split('/').take_while(|c| !c.contains(META)).collect();
@@ -153,6 +201,8 @@ mod tests {
             "**/hugo.toml",
             "**/hugo.{toml,yaml}",
             "site/content/**",
+            "site/**",
+            "site/content/deep/**",
             "site/*",
             "*.toml",
             "**/*.md",
@@ -162,7 +212,7 @@ mod tests {
             "s*/content/*.md",
         ] {
             let mut budget = u64::MAX;
-            let fast = select(&v, glob, 100, &mut budget).unwrap();
+            let fast = select(&v, glob, 100, &mut budget, &GlobCache::default()).unwrap();
             let m = GlobBuilder::new(glob)
                 .literal_separator(true)
                 .build()
@@ -180,13 +230,27 @@ mod tests {
     #[test]
     fn globs_out_of_the_root_match_nothing_and_budgets_are_charged() {
         let (_d, v) = view(&["a.txt", "b/c.txt"]);
+        let cache = GlobCache::default();
         let mut budget = u64::MAX;
-        assert!(select(&v, "../*", 10, &mut budget).unwrap().is_empty());
-        assert!(select(&v, "/etc/*", 10, &mut budget).unwrap().is_empty());
-        assert!(select(&v, "b/../../*", 10, &mut budget).unwrap().is_empty());
+        assert!(
+            select(&v, "../*", 10, &mut budget, &cache)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            select(&v, "/etc/*", 10, &mut budget, &cache)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            select(&v, "b/../../*", 10, &mut budget, &cache)
+                .unwrap()
+                .is_empty()
+        );
         let mut budget = 1;
-        assert!(select(&v, "**", 10, &mut budget).is_err());
-        assert_eq!(select(&v, "**", 1, &mut u64::MAX.clone()).unwrap().len(), 1);
-        assert!(select(&v, "[", 10, &mut u64::MAX.clone()).is_err());
+        assert!(select(&v, "**", 10, &mut budget, &cache).is_err());
+        let mut budget = u64::MAX;
+        assert_eq!(select(&v, "**", 1, &mut budget, &cache).unwrap().len(), 1);
+        assert!(select(&v, "[", 10, &mut budget, &cache).is_err());
     }
 }
