@@ -114,20 +114,20 @@ fn describe(project: &Project, dir: &str, config: &str, confidence: f64, why: &s
 /// `HUGO_VERSION` of `netlify.toml`, or the `hugo` line of `.tool-versions`.
 fn hugo_version(project: &Project, dir: &str) -> Option<Sourced> {
     let netlify = join(dir, "netlify.toml");
-    if let Ok(text) = project.read(&netlify) {
-        if let Some(v) = value_of(&text, &["HUGO_VERSION"]) {
-            return Some(Sourced::new(v, format!("{netlify} HUGO_VERSION")));
-        }
+    if let Ok(text) = project.read(&netlify)
+        && let Some(v) = value_of(&text, &["HUGO_VERSION"])
+    {
+        return Some(Sourced::new(v, format!("{netlify} HUGO_VERSION")));
     }
     let tools = join(dir, ".tool-versions");
     if let Ok(text) = project.read(&tools) {
         for line in text.lines() {
             let mut words = line.split_whitespace();
-            if words.next() == Some("hugo") {
-                if let Some(v) = words.next() {
-                    let v = v.trim_start_matches("extended_");
-                    return Some(Sourced::new(v, format!("{tools} hugo")));
-                }
+            if words.next() == Some("hugo")
+                && let Some(v) = words.next()
+            {
+                let v = v.trim_start_matches("extended_");
+                return Some(Sourced::new(v, format!("{tools} hugo")));
             }
         }
     }
