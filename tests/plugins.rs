@@ -35,7 +35,7 @@ fn hugo_finds_a_hugo_site_with_its_version_theme_and_folders() {
     assert_eq!(h.runtime_version.as_ref().unwrap().value, "0.121.1");
     assert_eq!(
         h.runtime_version.as_ref().unwrap().source,
-        "netlify.toml HUGO_VERSION"
+        "netlify.toml build.environment.HUGO_VERSION"
     );
     assert_eq!(h.framework.as_ref().unwrap().value, "hugo");
     assert_eq!(h.ports[0].value, 1313);
@@ -245,4 +245,21 @@ fn a_compiled_plugin_is_cached_and_a_damaged_entry_is_recompiled() {
     // A different component gets its own entry.
     host.load(plugin("jekyll")).unwrap();
     assert_eq!(entries().len(), 2);
+}
+
+/// A manifest the plugin cannot parse is logged and skipped: the site is still found.
+#[test]
+fn hugo_logs_a_malformed_netlify_toml_and_still_finds_the_site() {
+    let hugo = host().load(plugin("hugo")).unwrap();
+    let run = hugo
+        .run(&ProjectView::scan(fixture("hugo", "broken-netlify")).unwrap())
+        .unwrap();
+    assert_eq!(run.detections.len(), 1);
+    assert_eq!(run.detections[0].hints.runtime_version, None);
+    assert_eq!(run.log.len(), 1, "{:?}", run.log);
+    assert!(
+        run.log[0].starts_with("netlify.toml: cannot parse:"),
+        "{:?}",
+        run.log
+    );
 }

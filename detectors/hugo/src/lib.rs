@@ -7,7 +7,8 @@
 //! `netlify.toml` (`HUGO_VERSION`) or `.tool-versions`.
 
 use kyozo_detector_sdk::{
-    Detection, Metadata, Plugin, Project, Sourced, export_detector, join, parent,
+    Detection, ManifestError, Metadata, Plugin, Project, Sourced, export_detector, join, parent,
+    toml,
 };
 
 struct Hugo;
@@ -114,10 +115,22 @@ fn describe(project: &Project, dir: &str, config: &str, confidence: f64, why: &s
 /// `HUGO_VERSION` of `netlify.toml`, or the `hugo` line of `.tool-versions`.
 fn hugo_version(project: &Project, dir: &str) -> Option<Sourced> {
     let netlify = join(dir, "netlify.toml");
-    if let Ok(text) = project.read(&netlify)
-        && let Some(v) = value_of(&text, &["HUGO_VERSION"])
-    {
-        return Some(Sourced::new(v, format!("{netlify} HUGO_VERSION")));
+    match project.read_toml::<toml::Table>(&netlify) {
+        Ok(config) => {
+            let version = config
+                .get("build")
+                .and_then(|b| b.get("environment"))
+                .and_then(|e| e.get("HUGO_VERSION"))
+                .and_then(|v| v.as_str());
+            if let Some(v) = version {
+                return Some(Sourced::new(
+                    v,
+                    format!("{netlify} build.environment.HUGO_VERSION"),
+                ));
+            }
+        }
+        Err(ManifestError::Read(_)) => {}
+        Err(e) => project.log(&format!("{netlify}: {e}")),
     }
     let tools = join(dir, ".tool-versions");
     if let Ok(text) = project.read(&tools) {

@@ -55,6 +55,10 @@ pub use bindings::kyozo::detector::host::ReadError;
 pub use bindings::kyozo::detector::types::{
     Detection, DetectionKind, Evidence, Metadata, Port, Sourced,
 };
+/// Re-exported for [`Project::read_json`]'s values (`serde_json::Value`).
+pub use serde_json;
+/// Re-exported for [`Project::read_toml`]'s values (`toml::Table`).
+pub use toml;
 
 /// The interface version this SDK implements. The host reads it from the component
 /// before running anything, and refuses versions it does not support.
