@@ -78,6 +78,26 @@ fn unbounded_memory_growth_is_stopped_by_the_cap() {
     host_still_serves();
 }
 
+/// `sleep` would wait in host code, where the deadline cannot reach: plugins get no
+/// clock to wait on, and the call is stopped at once.
+#[test]
+fn sleeping_is_refused_at_once() {
+    let started = Instant::now();
+    let err = run("sleep").unwrap_err();
+    assert!(
+        started.elapsed() < test_limits().deadline,
+        "stopped before the deadline"
+    );
+    let PluginError::Trap { message, .. } = &err else {
+        panic!("expected a trap, got {err:?}");
+    };
+    assert!(
+        message.contains("waiting on a clock is not granted"),
+        "{message}"
+    );
+    host_still_serves();
+}
+
 #[test]
 fn a_panic_is_a_trap_with_the_panic_message() {
     let err = run("panic").unwrap_err();
@@ -263,6 +283,16 @@ fn a_hundred_thousand_detections_are_an_oversized_result() {
     let err = run("many").unwrap_err();
     assert!(
         matches!(&err, PluginError::OversizedResult { reason, .. } if reason.contains("100000 detections")),
+        "{err:?}"
+    );
+    host_still_serves();
+}
+
+#[test]
+fn a_hundred_thousand_empty_evidence_entries_are_an_oversized_result() {
+    let err = run("many-evidence").unwrap_err();
+    assert!(
+        matches!(&err, PluginError::OversizedResult { reason, .. } if reason.contains("100000 evidence entries")),
         "{err:?}"
     );
     host_still_serves();

@@ -263,3 +263,46 @@ fn hugo_logs_a_malformed_netlify_toml_and_still_finds_the_site() {
         run.log
     );
 }
+
+/// Compiled code is only loaded from a folder only this user can write: a cache folder
+/// open to others is made private, and one that is a link is not used.
+#[test]
+fn the_cache_folder_must_be_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let outer = tempfile::tempdir().unwrap();
+    let open = outer.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut config = PluginConfig::default();
+    config.cache_dir = Some(open.clone());
+    PluginHost::new(config)
+        .unwrap()
+        .load(plugin("hugo"))
+        .unwrap();
+    let mode = std::fs::metadata(&open).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
+    assert_eq!(
+        std::fs::read_dir(&open).unwrap().count(),
+        1,
+        "the entry was written"
+    );
+
+    let link = outer.path().join("link");
+    std::os::unix::fs::symlink(&open, &link).unwrap();
+    let mut config = PluginConfig::default();
+    config.cache_dir = Some(link);
+    let hugo = PluginHost::new(config)
+        .unwrap()
+        .load(plugin("jekyll"))
+        .unwrap();
+    assert_eq!(
+        hugo.metadata().id,
+        "jekyll",
+        "a plugin still loads, compiled afresh"
+    );
+    assert_eq!(
+        std::fs::read_dir(&open).unwrap().count(),
+        1,
+        "nothing written through the link"
+    );
+}

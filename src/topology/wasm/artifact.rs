@@ -12,8 +12,9 @@
 //! always given as a `.wasm` component. Entries are written to a temporary file,
 //! synced and renamed into place, and carry a CRC-32 trailer checked before use, so a
 //! torn or damaged entry is recompiled rather than loaded. Anyone who can write the
-//! cache folder can run code in the host: it is created `0700` and belongs in the
-//! user's cache folder.
+//! cache folder can run code in the host: it is created `0700`, and a folder that is a
+//! link, belongs to another user or cannot be made private is not used (the host then
+//! compiles every time). At most 128 entries are kept, the oldest removed first.
 
 use std::hash::{Hash, Hasher};
 use std::io::Write;
@@ -96,16 +97,33 @@ pub(super) fn interface_version(plugin: &str, bytes: &[u8]) -> Result<String, Pl
     }
 }
 
-/// Creates the cache folder, private to the user. Failures are ignored: the host then
-/// compiles every time.
-pub(super) fn prepare_cache_dir(dir: &Path) {
-    let _ = std::fs::create_dir_all(dir);
+/// Creates the cache folder, private to the user, and returns it if it is safe to load
+/// compiled code from: a real folder (not a link), owned by this process's user, that
+/// no one else may write or read. Otherwise the host compiles every time.
+pub(super) fn prepare_cache_dir(dir: &Path) -> Option<PathBuf> {
+    std::fs::create_dir_all(dir).ok()?;
     #[cfg(unix)]
     {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::symlink_metadata(dir).ok()?;
+        if !meta.is_dir() {
+            return None;
+        }
+        // The process's effective user owns /proc/self.
+        if let Ok(me) = std::fs::metadata("/proc/self")
+            && me.uid() != meta.uid()
+        {
+            return None;
+        }
+        if meta.mode() & 0o077 != 0 {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).ok()?;
+        }
     }
+    Some(dir.to_path_buf())
 }
+
+/// Entries kept in the cache; past this the least recently written are removed.
+const CACHED_COMPONENTS: usize = 128;
 
 /// The cache entry of `bytes` for `engine`.
 fn entry(engine: &Engine, dir: &Path, bytes: &[u8]) -> PathBuf {
@@ -172,13 +190,47 @@ fn load_cached(engine: &Engine, path: &Path) -> Option<Component> {
 fn store_cached(component: &Component, path: &Path) -> std::io::Result<()> {
     let artifact = component.serialize().map_err(std::io::Error::other)?;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile_in(dir)?;
-    tmp.1.write_all(&artifact)?;
-    tmp.1.write_all(&crc32fast::hash(&artifact).to_le_bytes())?;
-    tmp.1.sync_all()?;
-    std::fs::rename(&tmp.0, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp.0);
-    })
+    let (tmp, mut file) = tempfile_in(dir)?;
+    let written = file
+        .write_all(&artifact)
+        .and_then(|()| file.write_all(&crc32fast::hash(&artifact).to_le_bytes()))
+        .and_then(|()| file.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    evict(dir);
+    written
+}
+
+/// Keeps the newest [`CACHED_COMPONENTS`] entries (and removes temporary files left by
+/// a process that died while writing one).
+fn evict(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut cached = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let modified = entry.metadata().and_then(|m| m.modified()).ok();
+        if name.starts_with(".tmp-") {
+            let stale = modified
+                .and_then(|m| m.elapsed().ok())
+                .is_some_and(|age| age.as_secs() > 3600);
+            if stale {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        } else if name.ends_with(".cwasm") {
+            cached.push((modified, entry.path()));
+        }
+    }
+    if cached.len() > CACHED_COMPONENTS {
+        cached.sort();
+        for (_, path) in &cached[..cached.len() - CACHED_COMPONENTS] {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }
 
 /// A new file in `dir` with a unique name, created exclusively.

@@ -21,6 +21,32 @@ const MAX_INSTANCES: usize = 16;
 const MAX_TABLES: usize = 16;
 const MAX_MEMORIES: usize = 4;
 const MAX_TABLE_ELEMENTS: usize = 100_000;
+/// WASI resources (streams, pollables) a call may hold at once.
+const MAX_RESOURCES: usize = 1024;
+
+/// Why the host stopped a call itself: carried as the trap's error and recognised by
+/// [`classify`], so a stop is never confused with an unrelated trap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Stop {
+    /// The plugin kept calling the host after a budget was spent.
+    Budget(Spent),
+    /// The plugin's memories together would pass the cap.
+    Memory,
+    /// The plugin tried to wait on a clock (`sleep`): plugins get no time.
+    Clock,
+}
+
+impl std::fmt::Display for Stop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Stop::Budget(spent) => write!(f, "host budget spent: {spent:?}"),
+            Stop::Memory => f.write_str("memory cap reached"),
+            Stop::Clock => f.write_str("waiting on a clock is not granted to plugins"),
+        }
+    }
+}
+
+impl std::error::Error for Stop {}
 
 /// A budget a plugin kept calling the host past.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,9 +78,8 @@ pub(crate) struct CallState {
     lists: u32,
     examined: u64,
     refused: u32,
-    spent: Option<Spent>,
-    stopped: Option<Spent>,
-    memory_denied: bool,
+    /// Bytes of all the plugin's linear memories together.
+    memory_total: usize,
     log: Vec<String>,
     log_dropped: u64,
     stdout: MemoryOutputPipe,
@@ -103,7 +128,10 @@ impl CallState {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .allow_blocking_current_thread(true)
+            .max_random_size(64 << 10)
             .build();
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
         Self {
             view,
             globs,
@@ -113,15 +141,13 @@ impl CallState {
             lists: 0,
             examined: limits.max_paths_examined,
             refused: 0,
-            spent: None,
-            stopped: None,
-            memory_denied: false,
+            memory_total: 0,
             log: Vec::new(),
             log_dropped: 0,
             stdout,
             stderr,
             wasi,
-            table: ResourceTable::new(),
+            table,
         }
     }
 
@@ -165,11 +191,9 @@ impl CallState {
     /// A host call refused for a spent budget: the plugin hears `budget-exhausted`;
     /// after too many refusals the call is stopped.
     fn refuse(&mut self, spent: Spent) -> wasmtime::Result<()> {
-        self.spent.get_or_insert(spent);
         self.refused += 1;
         if self.refused > self.limits.max_refused_calls {
-            self.stopped = Some(spent);
-            return Err(wasmtime::format_err!("host budget spent: {spent:?}"));
+            return Err(wasmtime::Error::new(Stop::Budget(spent)));
         }
         Ok(())
     }
@@ -185,16 +209,21 @@ impl WasiView for CallState {
 }
 
 impl ResourceLimiter for CallState {
+    /// The cap is on all the plugin's memories together; passing it stops the call
+    /// (an error, not a refused growth the plugin could recover from and retry).
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.limits.memory_bytes {
-            self.memory_denied = true;
-            return Ok(false);
+        let total = self
+            .memory_total
+            .saturating_add(desired.saturating_sub(current));
+        if total > self.limits.memory_bytes {
+            return Err(wasmtime::Error::new(Stop::Memory));
         }
+        self.memory_total = total;
         Ok(true)
     }
 
@@ -235,6 +264,35 @@ fn plain_path(path: &str) -> Option<String> {
         }
     }
     Some(parts.join("/"))
+}
+
+/// Replaces WASI's clock subscriptions (what `sleep` waits on) with a stop: the wait
+/// would happen in host code, where the epoch deadline cannot interrupt it.
+pub(super) fn deny_clock_waits(
+    linker: &mut wasmtime::component::Linker<CallState>,
+) -> wasmtime::Result<()> {
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::DynPollable;
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance("wasi:clocks/monotonic-clock@0.2.12")?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |_: wasmtime::StoreContextMut<'_, CallState>,
+         (_,): (u64,)|
+         -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Err(wasmtime::Error::new(Stop::Clock))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |_: wasmtime::StoreContextMut<'_, CallState>,
+         (_,): (u64,)|
+         -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Err(wasmtime::Error::new(Stop::Clock))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
 }
 
 impl types::Host for CallState {}
@@ -291,11 +349,6 @@ impl host::Host for CallState {
         if !view.is_file(&path) {
             return Ok(Err(host::ReadError::NotFound));
         }
-        if let Some(size) = view.size(&path)
-            && size > self.limits.max_file_bytes
-        {
-            return Ok(Err(host::ReadError::TooLarge(size)));
-        }
         Ok(match view.read_text(&path) {
             Ok(text) => {
                 let len = text.len() as u64;
@@ -351,34 +404,29 @@ pub(super) fn classify(
     log: &[String],
 ) -> PluginError {
     let plugin = plugin.to_string();
-    if let Some(spent) = state.stopped {
-        return PluginError::Budget {
-            plugin,
-            budget: spent.describe(limits),
-        };
-    }
-    if state.memory_denied {
-        return PluginError::Memory {
-            plugin,
-            limit: limits.memory_bytes,
-        };
-    }
-    match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) => {
-            return PluginError::Deadline {
+    match error.downcast_ref::<Stop>() {
+        Some(Stop::Budget(spent)) => {
+            return PluginError::Budget {
                 plugin,
-                limit_ms: u64::try_from(limits.deadline.as_millis()).unwrap_or(u64::MAX),
+                budget: spent.describe(limits),
             };
         }
-        Some(_) => {}
-        None => {
-            let text = format!("{error:#}");
-            if text.contains("maximum concurrent")
-                || text.contains("limit of") && text.contains("concurrent")
-            {
-                return PluginError::Busy { limit: slots };
-            }
+        Some(Stop::Memory) => {
+            return PluginError::Memory {
+                plugin,
+                limit: limits.memory_bytes,
+            };
         }
+        Some(Stop::Clock) | None => {}
+    }
+    if let Some(Trap::Interrupt) = error.downcast_ref::<Trap>() {
+        return PluginError::Deadline {
+            plugin,
+            limit_ms: u64::try_from(limits.deadline.as_millis()).unwrap_or(u64::MAX),
+        };
+    }
+    if error.is::<wasmtime::PoolConcurrencyLimitError>() {
+        return PluginError::Busy { limit: slots };
     }
     // The chain without wasmtime's backtrace context: the trap, or the host's reason.
     let mut message = match error.downcast_ref::<Trap>() {
@@ -498,6 +546,21 @@ pub(super) fn check_detections(
         for e in &d.evidence {
             strings.push(("evidence", &e.path));
             strings.push(("evidence", &e.reason));
+        }
+        for (field, n) in [
+            ("evidence", d.evidence.len()),
+            ("ports", d.ports.len()),
+            ("env", d.env.len()),
+            ("backing-services", d.backing_services.len()),
+        ] {
+            if n > limits.max_list_entries {
+                return Err(oversized(format!(
+                    "detection {i}: {n} {field} entries, more than the limit of {}",
+                    limits.max_list_entries
+                )));
+            }
+            // Every entry costs its record besides its text.
+            total += n * 16;
         }
         for (field, s) in &strings {
             if s.len() > limits.max_string_bytes {

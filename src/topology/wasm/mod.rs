@@ -77,6 +77,8 @@ pub struct PluginLimits {
     pub max_stdio_bytes: usize,
     /// Detections one call may return.
     pub max_detections: usize,
+    /// Entries of one list of a detection (evidence, ports, env, backing services).
+    pub max_list_entries: usize,
     /// Bytes of any one string of a result.
     pub max_string_bytes: usize,
     /// Bytes of a whole result.
@@ -99,6 +101,7 @@ impl Default for PluginLimits {
             max_log_line_bytes: 1024,
             max_stdio_bytes: 64 << 10,
             max_detections: 1000,
+            max_list_entries: 256,
             max_string_bytes: 16 << 10,
             max_result_bytes: 4 << 20,
         }
@@ -250,7 +253,7 @@ pub enum PluginError {
         /// The deadline.
         limit_ms: u64,
     },
-    /// The plugin asked for more memory than its cap and was stopped.
+    /// The plugin's memories together would pass the cap; it was stopped.
     #[error("plugin {plugin} asked for more than its {limit} bytes of memory and was stopped")]
     Memory {
         /// The plugin.
@@ -331,6 +334,8 @@ struct HostInner {
     ticker: Arc<Ticker>,
     /// WASI and the host interface, linked once; each plugin gets a clone.
     linker: Linker<CallState>,
+    /// `config.cache_dir` if it is safe to load compiled code from.
+    cache_dir: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for HostInner {
@@ -421,19 +426,22 @@ impl PluginHost {
         let engine = Engine::new(&wasm).map_err(host_error)?;
         let mut linker: Linker<CallState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(host_error)?;
+        call::deny_clock_waits(&mut linker).map_err(host_error)?;
         v0_1_0::Detector::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
             .map_err(host_error)?;
         let ticker = Arc::new(Ticker::default());
         ticker.start(engine.weak())?;
-        if let Some(dir) = &config.cache_dir {
-            artifact::prepare_cache_dir(dir);
-        }
+        let cache_dir = config
+            .cache_dir
+            .as_deref()
+            .and_then(artifact::prepare_cache_dir);
         Ok(Self {
             inner: Arc::new(HostInner {
                 engine,
                 config,
                 ticker,
                 linker,
+                cache_dir,
             }),
         })
     }
@@ -499,7 +507,7 @@ impl PluginHost {
         }
         let component = artifact::compile(
             &self.inner.engine,
-            self.inner.config.cache_dir.as_deref(),
+            self.inner.cache_dir.as_deref(),
             &name,
             &bytes,
         )?;
@@ -528,10 +536,12 @@ impl PluginHost {
             id: String::new(),
             name: name.clone(),
             metadata: PluginMetadata::default(),
+            interest: select::Interest::default(),
             globs: Arc::default(),
         };
         let (metadata, _log) = plugin.call(None, |d, store| d.call_metadata(store))?;
         plugin.metadata = call::check_metadata(&name, metadata)?;
+        plugin.interest = select::Interest::new(&plugin.metadata.interested_in);
         plugin.id = format!("plugin:{}", plugin.metadata.id);
         plugin.name = plugin.metadata.id.clone();
         Ok(plugin)
@@ -576,6 +586,7 @@ pub struct WasmDetector {
     id: String,
     name: String,
     metadata: PluginMetadata,
+    interest: select::Interest,
     globs: Arc<select::GlobCache>,
 }
 
@@ -598,11 +609,7 @@ impl WasmDetector {
     /// is this, with the log dropped and the error turned into a partial error of the
     /// view.
     pub fn run(&self, view: &ProjectView) -> Result<PluginRun, PluginError> {
-        let mut unbounded = u64::MAX;
-        let interested = self.metadata.interested_in.is_empty()
-            || self.metadata.interested_in.iter().any(|g| {
-                select::select(view, g, 1, &mut unbounded, &self.globs).is_ok_and(|f| !f.is_empty())
-            });
+        let interested = self.interest.matches(view);
         if !interested {
             return Ok(PluginRun {
                 skipped: true,

@@ -17,7 +17,7 @@ pub(super) struct GlobCache {
 }
 
 /// Globs kept per plugin; past this the cache starts over.
-const CACHED_GLOBS: usize = 256;
+const CACHED_GLOBS: usize = 64;
 
 impl GlobCache {
     fn get(&self, glob: &str) -> Result<Arc<GlobMatcher>, String> {
@@ -38,6 +38,52 @@ impl GlobCache {
             c.insert(glob.to_string(), m.clone());
         }
         Ok(m)
+    }
+}
+
+/// The files a plugin says it reads, checked before it is run: file names looked up
+/// in the view's name index, other globs matched in one pass over the paths.
+#[derive(Debug, Default)]
+pub(super) struct Interest {
+    names: Vec<String>,
+    globs: Option<globset::GlobSet>,
+    any: bool,
+}
+
+impl Interest {
+    /// The interest of `globs` (already checked to compile).
+    pub(super) fn new(globs: &[String]) -> Self {
+        let mut names = Vec::new();
+        let mut set = globset::GlobSetBuilder::new();
+        let mut others = 0;
+        for g in globs {
+            let g = g.trim_start_matches("./");
+            match g.strip_prefix("**/").and_then(literal_names) {
+                Some(n) => names.extend(n),
+                None => {
+                    if let Ok(glob) = GlobBuilder::new(g).literal_separator(true).build() {
+                        set.add(glob);
+                        others += 1;
+                    }
+                }
+            }
+        }
+        Self {
+            names,
+            globs: (others > 0).then(|| set.build().ok()).flatten(),
+            any: globs.is_empty(),
+        }
+    }
+
+    /// Whether `view` holds a file the plugin reads (always, for a plugin that names
+    /// none).
+    pub(super) fn matches(&self, view: &ProjectView) -> bool {
+        self.any
+            || self.names.iter().any(|n| !view.named(n).is_empty())
+            || self
+                .globs
+                .as_ref()
+                .is_some_and(|set| view.files().any(|f| set.is_match(f)))
     }
 }
 
@@ -140,8 +186,11 @@ fn literal_names(pattern: &str) -> Option<Vec<String>> {
     }
     let open = pattern.find('{')?;
     let close = pattern.rfind('}')?;
-    let (head, rest) = pattern.split_at(open);
-    let inner = rest.get(1..close - open)?;
+    if close < open {
+        return None;
+    }
+    let head = pattern.get(..open)?;
+    let inner = pattern.get(open + 1..close)?;
     let tail = pattern.get(close + 1..)?;
     if head.contains(META) || tail.contains(META) || inner.contains(META) {
         return None;
@@ -173,6 +222,8 @@ mod tests {
         assert_eq!(literal_names("*.toml"), None);
         assert_eq!(literal_names("a/b.toml"), None);
         assert_eq!(literal_names("{a,b}.{c,d}"), None);
+        assert_eq!(literal_names("}{"), None);
+        assert_eq!(literal_names("a}b{c"), None);
     }
 
     fn view(files: &[&str]) -> (tempfile::TempDir, ProjectView) {

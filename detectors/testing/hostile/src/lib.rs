@@ -32,6 +32,17 @@ impl Plugin for Hostile {
                 }
             }
             "panic" => panic!("the hostile plugin panics on purpose"),
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                ok()
+            }
+            "many-evidence" => {
+                let mut d = Detection::service("", "hostile", 0.5);
+                for _ in 0..100_000 {
+                    d = d.evidence("", "");
+                }
+                Ok(vec![d])
+            }
             "error" => Err("the hostile plugin fails on purpose".into()),
             "escape" => {
                 // Every attempt is reported as evidence: path → what the host answered.
