@@ -163,21 +163,19 @@ pub(super) fn compile(
 }
 
 fn load_cached(engine: &Engine, path: &Path) -> Option<Component> {
-    let data = std::fs::read(path).ok()?;
-    let (artifact, trailer) = data.split_at_checked(data.len().checked_sub(4)?)?;
-    let crc = u32::from_le_bytes(trailer.try_into().ok()?);
-    if crc32fast::hash(artifact) != crc {
+    if !entry_is_whole(path)? {
         let _ = std::fs::remove_file(path);
         return None;
     }
-    // SAFETY: `Component::deserialize` trusts its input to be an artifact this wasmtime
-    // produced. This entry is one: it is in the host's private cache folder, under a
-    // name only this host derives (the component's SHA-256, the wasmtime version and
-    // the engine's compatibility hash), written by `store_cached` from a component
-    // this host compiled, and its CRC-32 shows it is whole. Wasmtime checks the
-    // version and configuration in the artifact's header as well.
+    // SAFETY: `Component::deserialize_file` trusts its input to be an artifact this
+    // wasmtime produced. This entry is one: it is in the host's private cache folder
+    // (a directory of this user that no one else may write, see `prepare_cache_dir`),
+    // under a name only this host derives (the component's SHA-256, the wasmtime
+    // version and the engine's compatibility hash), written whole by `store_cached`
+    // from a component this host compiled, and its CRC-32 shows it is still whole.
+    // Wasmtime checks the version and configuration in the artifact's header as well.
     #[allow(unsafe_code)]
-    let loaded = unsafe { Component::deserialize(engine, artifact) };
+    let loaded = unsafe { Component::deserialize_file(engine, path) };
     match loaded {
         Ok(c) => Some(c),
         Err(_) => {
@@ -185,6 +183,28 @@ fn load_cached(engine: &Engine, path: &Path) -> Option<Component> {
             None
         }
     }
+}
+
+/// Whether the entry's CRC-32 trailer matches its contents (`None`: unreadable).
+/// Streams the file: the artifact itself is then mapped, not copied.
+fn entry_is_whole(path: &Path) -> Option<bool> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let body = len.checked_sub(4)?;
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = [0u8; 64 << 10];
+    let mut left = body;
+    while left > 0 {
+        let want = usize::try_from(left.min(buf.len() as u64)).ok()?;
+        let chunk = buf.get_mut(..want)?;
+        file.read_exact(chunk).ok()?;
+        hasher.update(chunk);
+        left -= want as u64;
+    }
+    let mut trailer = [0u8; 4];
+    file.read_exact(&mut trailer).ok()?;
+    Some(hasher.finalize() == u32::from_le_bytes(trailer))
 }
 
 fn store_cached(component: &Component, path: &Path) -> std::io::Result<()> {

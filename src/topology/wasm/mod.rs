@@ -536,12 +536,11 @@ impl PluginHost {
             id: String::new(),
             name: name.clone(),
             metadata: PluginMetadata::default(),
-            interest: select::Interest::default(),
+            interest: OnceLock::new(),
             globs: Arc::default(),
         };
         let (metadata, _log) = plugin.call(None, |d, store| d.call_metadata(store))?;
         plugin.metadata = call::check_metadata(&name, metadata)?;
-        plugin.interest = select::Interest::new(&plugin.metadata.interested_in);
         plugin.id = format!("plugin:{}", plugin.metadata.id);
         plugin.name = plugin.metadata.id.clone();
         Ok(plugin)
@@ -586,7 +585,8 @@ pub struct WasmDetector {
     id: String,
     name: String,
     metadata: PluginMetadata,
-    interest: select::Interest,
+    /// Made on first use: compiling its globs would double the time of a cached load.
+    interest: OnceLock<select::Interest>,
     globs: Arc<select::GlobCache>,
 }
 
@@ -609,7 +609,10 @@ impl WasmDetector {
     /// is this, with the log dropped and the error turned into a partial error of the
     /// view.
     pub fn run(&self, view: &ProjectView) -> Result<PluginRun, PluginError> {
-        let interested = self.interest.matches(view);
+        let interested = self
+            .interest
+            .get_or_init(|| select::Interest::new(&self.metadata.interested_in))
+            .matches(view);
         if !interested {
             return Ok(PluginRun {
                 skipped: true,
