@@ -35,6 +35,7 @@ mod error;
 mod kyozo;
 
 pub mod auth;
+pub mod backend;
 pub mod model;
 pub mod store;
 pub mod topology;

@@ -1,0 +1,279 @@
+//! The Docker backend on the real Docker Engine of this machine: connecting, building,
+//! the container lifecycle, published ports answering, logs, stats, events, and the
+//! failure cases (a wrong socket, a port clash, a failing build).
+//!
+//! Everything a test makes carries a run label and is removed when the test ends, even
+//! when it fails (`tests/common/docker.rs`). With `KYOZO_REQUIRE_DOCKER=1` a missing
+//! engine fails these tests.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/docker.rs"]
+mod docker;
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use kyozo::backend::{
+    BackendError, BuildProgress, BuildSpec, ContainerBackend, ContainerEventKind, ContainerSpec,
+    DockerBackend, LABEL_MANAGED_BY, LogOptions, PortSpec,
+};
+
+use docker::{Cleanup, busybox, engine};
+
+/// `GET /` on 127.0.0.1:`port`, retried while the server starts.
+async fn http_get(port: u16) -> String {
+    for _ in 0..50 {
+        let got = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok(out)
+        })
+        .await
+        .unwrap();
+        if let Ok(text) = got
+            && text.starts_with("HTTP/1")
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing answered HTTP on port {port}");
+}
+
+fn httpd(name: &str, image: &str, cleanup: &Cleanup) -> ContainerSpec {
+    let mut spec = ContainerSpec::new(name, image);
+    spec.command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "mkdir -p /www && echo hello-$GREETING > /www/index.html && echo httpd-starting && exec httpd -f -p 8080 -h /www".into(),
+    ]);
+    spec.env.insert("GREETING".into(), "kyozo".into());
+    spec.ports.push(PortSpec {
+        container: 8080,
+        host: None,
+    });
+    spec.labels = cleanup.labels();
+    spec
+}
+
+#[tokio::test]
+async fn connects_and_negotiates_the_api_version() {
+    let Some(engine) = engine().await else { return };
+    let info = engine.info().await.unwrap();
+    assert!(info.server.starts_with("Docker Engine "), "{info:?}");
+    let (major, minor) = info.api_version.split_once('.').unwrap();
+    let version = (
+        major.parse::<usize>().unwrap(),
+        minor.parse::<usize>().unwrap(),
+    );
+    assert!(version >= kyozo::backend::MIN_API_VERSION, "{info:?}");
+    assert!(engine.capabilities().build);
+}
+
+#[tokio::test]
+async fn a_wrong_socket_is_a_clear_unavailable_error() {
+    let err = DockerBackend::connect_socket("/nonexistent/docker.sock")
+        .await
+        .unwrap_err();
+    let BackendError::Unavailable { endpoint, .. } = &err else {
+        panic!("expected Unavailable, got {err:?}");
+    };
+    assert_eq!(endpoint, "unix:///nonexistent/docker.sock");
+    assert!(
+        err.to_string()
+            .starts_with("the container engine at unix:///nonexistent/docker.sock is unavailable"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_container_lives_answers_logs_and_goes() {
+    let Some(engine) = engine().await else { return };
+    let cleanup = Cleanup::new();
+    let image = busybox(&engine).await;
+    let name = format!("kyozo-test-httpd-{}", cleanup.run);
+    let spec = httpd(&name, &image, &cleanup);
+
+    let id = engine.create(&spec).await.unwrap();
+    assert_eq!(
+        engine.create(&spec).await.unwrap(),
+        id,
+        "create is idempotent by name"
+    );
+    engine.start(&id).await.unwrap();
+
+    let state = engine.inspect(&id).await.unwrap();
+    assert!(state.running, "{state:?}");
+    assert_eq!(state.name, name);
+    assert_eq!(
+        state.labels.get(LABEL_MANAGED_BY).map(String::as_str),
+        Some("kyozo")
+    );
+    let port = *state.ports.get(&8080).expect("8080 is published");
+    let answer = http_get(port).await;
+    assert!(answer.contains("hello-kyozo"), "{answer}");
+
+    let listed = engine.list(&cleanup.labels()).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        vec![id.as_str()]
+    );
+
+    let logs: Vec<String> = engine
+        .logs(&id, LogOptions::default())
+        .map(|l| l.unwrap().text)
+        .collect()
+        .await;
+    assert!(logs.contains(&"httpd-starting".to_string()), "{logs:?}");
+
+    let stats = engine.stats(std::slice::from_ref(&id)).await.unwrap();
+    assert!(stats[&id].memory_bytes > 0, "{stats:?}");
+
+    engine.stop(&id, Duration::from_secs(10)).await.unwrap();
+    let stopped = engine.inspect(&id).await.unwrap();
+    assert!(!stopped.running);
+    assert!(stopped.exit_code.is_some(), "{stopped:?}");
+    engine.stop(&id, Duration::from_secs(1)).await.unwrap();
+
+    engine.remove(&id).await.unwrap();
+    assert!(matches!(
+        engine.inspect(&id).await,
+        Err(BackendError::NotFound { .. })
+    ));
+    engine.remove(&id).await.unwrap();
+    engine.kill(&id).await.unwrap();
+}
+
+#[tokio::test]
+async fn events_say_created_started_died_with_the_exit_code_and_destroyed() {
+    let Some(engine) = engine().await else { return };
+    let cleanup = Cleanup::new();
+    let image = busybox(&engine).await;
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    let mut spec = ContainerSpec::new(format!("kyozo-test-events-{}", cleanup.run), &image);
+    spec.command = Some(vec!["sh".into(), "-c".into(), "exit 3".into()]);
+    spec.labels = cleanup.labels();
+    let id = engine.create(&spec).await.unwrap();
+    engine.start(&id).await.unwrap();
+    assert_eq!(engine.wait(&id).await.unwrap(), 3);
+    engine.remove(&id).await.unwrap();
+
+    let mut events = engine.events(Some(since));
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !seen.contains(&ContainerEventKind::Destroyed) {
+        let next = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .expect("events within 20 s")
+            .expect("the stream goes on")
+            .unwrap();
+        if next.id == id {
+            assert_eq!(next.labels.get(docker::LABEL_TEST_RUN), Some(&cleanup.run));
+            seen.push(next.kind);
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            ContainerEventKind::Created,
+            ContainerEventKind::Started,
+            ContainerEventKind::Died { exit_code: Some(3) },
+            ContainerEventKind::Destroyed
+        ]
+    );
+}
+
+/// A port clash fails at start and would leave a Created container: it is removed.
+#[tokio::test]
+async fn a_failed_start_leaves_nothing_behind() {
+    let Some(engine) = engine().await else { return };
+    let cleanup = Cleanup::new();
+    let image = busybox(&engine).await;
+    let taken = std::net::TcpListener::bind("0.0.0.0:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut spec = httpd(
+        &format!("kyozo-test-clash-{}", cleanup.run),
+        &image,
+        &cleanup,
+    );
+    spec.ports = vec![PortSpec {
+        container: 8080,
+        host: Some(port),
+    }];
+    let id = engine.create(&spec).await.unwrap();
+    let err = engine.start(&id).await.unwrap_err();
+    assert!(err.to_string().contains(&port.to_string()), "{err}");
+    assert!(matches!(
+        engine.inspect(&id).await,
+        Err(BackendError::NotFound { .. })
+    ));
+    assert!(engine.list(&cleanup.labels()).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_build_streams_its_output_and_a_failing_step_says_why() {
+    let Some(engine) = engine().await else { return };
+    let cleanup = Cleanup::new();
+    let base = busybox(&engine).await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {base}\nRUN echo building-step-one\nRUN echo about-to-fail && exit 7\n"),
+    )
+    .unwrap();
+    let mut spec = BuildSpec::default();
+    spec.context = dir.path().to_path_buf();
+    spec.dockerfile = "Dockerfile".into();
+    spec.tag = format!("kyozo-test/failing:{}", cleanup.run);
+    spec.labels = cleanup.labels();
+    let mut lines = Vec::new();
+    let err = engine
+        .build_image(&spec, &mut |p| {
+            if let BuildProgress::Output(l) = p {
+                lines.push(l);
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        lines.iter().any(|l| l.contains("building-step-one")),
+        "{lines:?}"
+    );
+    let BackendError::Build { tag, message } = &err else {
+        panic!("expected a build error, got {err:?}");
+    };
+    assert_eq!(tag, &spec.tag);
+    assert!(message.contains("7"), "the exit code: {message}");
+    assert!(
+        message.contains("about-to-fail"),
+        "the step's output: {message}"
+    );
+
+    // The same image without the failing step builds, and is removed.
+    std::fs::write(
+        dir.path().join("Dockerfile"),
+        format!("FROM {base}\nRUN echo building-step-one\n"),
+    )
+    .unwrap();
+    spec.tag = format!("kyozo-test/ok:{}", cleanup.run);
+    let mut built = None;
+    let id = engine
+        .build_image(&spec, &mut |p| {
+            if let BuildProgress::Built(id) = p {
+                built = Some(id);
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(built.as_deref(), Some(id.as_str()));
+    engine.remove_image(&spec.tag).await.unwrap();
+    engine.remove_image(&spec.tag).await.unwrap();
+}

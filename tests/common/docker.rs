@@ -1,0 +1,121 @@
+//! Shared by the tests that run on the real Docker Engine: the engine (or a failure
+//! when `KYOZO_REQUIRE_DOCKER=1` and there is none), a busybox test image built locally
+//! (no registry is reachable) and cached by tag, and a guard that removes every
+//! container a test made, even when the test fails.
+
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use kyozo::backend::{BuildSpec, ContainerBackend, DockerBackend};
+
+/// The label that marks what one test made (its value is unique per guard).
+pub const LABEL_TEST_RUN: &str = "dev.kyozo.test-run";
+
+/// The busybox image the tests run, built once and kept between runs by its tag.
+pub const BUSYBOX: &str = "kyozo-test/busybox:1";
+
+/// The engine, or `None` (with a message) when there is none and it is not required.
+/// With `KYOZO_REQUIRE_DOCKER=1` a missing engine fails the test.
+pub async fn engine() -> Option<DockerBackend> {
+    match DockerBackend::connect().await {
+        Ok(d) => Some(d),
+        Err(e) => {
+            if std::env::var("KYOZO_REQUIRE_DOCKER").as_deref() == Ok("1") {
+                panic!("KYOZO_REQUIRE_DOCKER=1 but no Docker Engine: {e}");
+            }
+            eprintln!(
+                "SKIPPED: no Docker Engine ({e}); set KYOZO_REQUIRE_DOCKER=1 to fail instead"
+            );
+            None
+        }
+    }
+}
+
+/// Builds [`BUSYBOX`]: `FROM scratch` with Debian's static busybox and its applets.
+pub async fn busybox(engine: &dyn ContainerBackend) -> String {
+    static BUILT: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    BUILT
+        .get_or_init(|| async {
+            let busybox = Path::new("/bin/busybox");
+            assert!(
+                busybox.is_file(),
+                "the tests need a static busybox at /bin/busybox: apt-get install busybox-static"
+            );
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::copy(busybox, dir.path().join("busybox")).unwrap();
+            std::fs::write(
+                dir.path().join("Dockerfile"),
+                "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+            )
+            .unwrap();
+            let mut spec = BuildSpec::default();
+            spec.context = dir.path().to_path_buf();
+            spec.dockerfile = "Dockerfile".into();
+            spec.tag = BUSYBOX.into();
+            spec.labels = BTreeMap::from([("dev.kyozo.test-image".to_string(), "1".to_string())]);
+            engine.build_image(&spec, &mut |_| {}).await.unwrap();
+            BUSYBOX.to_string()
+        })
+        .await
+        .clone()
+}
+
+/// Removes every container labelled with its run id when dropped (with the docker CLI,
+/// so it works from a panicking test too).
+#[derive(Debug)]
+pub struct Cleanup {
+    pub run: String,
+}
+
+impl Cleanup {
+    pub fn new() -> Self {
+        Self {
+            run: uuid::Uuid::now_v7().simple().to_string(),
+        }
+    }
+
+    /// The labels a test puts on what it makes.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(LABEL_TEST_RUN.to_string(), self.run.clone())])
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let filter = format!("label={LABEL_TEST_RUN}={}", self.run);
+        let Ok(out) = std::process::Command::new("docker")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+        else {
+            return;
+        };
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect();
+        if !ids.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", "-v"])
+                .args(&ids)
+                .output();
+        }
+        let images = std::process::Command::new("docker")
+            .args(["images", "-q", "--filter", &filter])
+            .output()
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .split_whitespace()
+                    .map(String::from)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        if !images.is_empty() {
+            let _ = std::process::Command::new("docker")
+                .args(["rmi", "-f"])
+                .args(&images)
+                .output();
+        }
+    }
+}
