@@ -29,6 +29,19 @@ pub enum Error {
     #[cfg(feature = "wasm")]
     #[error(transparent)]
     Plugin(#[from] crate::topology::wasm::PluginError),
+    /// The container engine failed or is unavailable.
+    #[error(transparent)]
+    Backend(#[from] crate::backend::BackendError),
+    /// A deployment failed; its events record the step and the error.
+    #[error("deploying {service} failed at {step}: {message}")]
+    Deploy {
+        /// The service.
+        service: String,
+        /// The step (`build`, `create`, `start`, `health`).
+        step: &'static str,
+        /// What went wrong.
+        message: String,
+    },
     /// No such record visible to the actor. A record of another team answers this too,
     /// so nothing leaks about other teams.
     #[error("{kind} {id} not found")]

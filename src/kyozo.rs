@@ -18,8 +18,11 @@ use crate::topology::{Detector, Topology, TopologyEngine};
 /// Cheap to clone; clones share the store.
 #[derive(Debug, Clone)]
 pub struct Kyozo {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     engine: Arc<TopologyEngine>,
+    pub(crate) backend: Option<Arc<dyn crate::backend::ContainerBackend>>,
+    /// One lock per service: operations on a service run one at a time.
+    pub(crate) service_locks: Arc<crate::runtime::ServiceLocks>,
 }
 
 /// Builds a [`Kyozo`]: where its state lives.
@@ -29,6 +32,7 @@ pub struct KyozoBuilder {
     store: Option<Arc<dyn Store>>,
     state_file: Option<PathBuf>,
     detectors: Vec<Arc<dyn Detector>>,
+    backend: Option<Arc<dyn crate::backend::ContainerBackend>>,
     #[cfg(feature = "wasm")]
     plugins: Vec<crate::topology::wasm::PluginSource>,
     #[cfg(feature = "wasm")]
@@ -83,6 +87,13 @@ impl KyozoBuilder {
         self
     }
 
+    /// Runs services on `backend` (a [`DockerBackend`](crate::backend::DockerBackend)...).
+    /// Without one, the runtime calls (`deploy`...) fail with a clear error.
+    pub fn backend(mut self, backend: Arc<dyn crate::backend::ContainerBackend>) -> Self {
+        self.backend = Some(backend);
+        self
+    }
+
     /// Reads `KYOZO_STATE` (a redb file path) from the environment.
     pub fn from_env(mut self) -> Self {
         if let Some(p) = std::env::var_os("KYOZO_STATE") {
@@ -127,6 +138,8 @@ impl KyozoBuilder {
         Ok(Kyozo {
             store,
             engine: Arc::new(engine),
+            backend: self.backend,
+            service_locks: Arc::default(),
         })
     }
 }
@@ -185,7 +198,7 @@ impl Kyozo {
     }
 
     /// Loads a service of `team` that `actor` may act on with `op`.
-    fn authorized_service(
+    pub(crate) fn authorized_service(
         &self,
         actor: Actor,
         op: Operation,

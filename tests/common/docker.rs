@@ -67,12 +67,22 @@ pub async fn busybox(engine: &dyn ContainerBackend) -> String {
 #[derive(Debug)]
 pub struct Cleanup {
     pub run: String,
+    key: String,
 }
 
 impl Cleanup {
     pub fn new() -> Self {
         Self {
             run: uuid::Uuid::now_v7().simple().to_string(),
+            key: LABEL_TEST_RUN.to_string(),
+        }
+    }
+
+    /// Removes what carries the label `key=value` instead (a team's containers...).
+    pub fn for_label(key: &str, value: impl Into<String>) -> Self {
+        Self {
+            run: value.into(),
+            key: key.to_string(),
         }
     }
 
@@ -84,7 +94,7 @@ impl Cleanup {
 
 impl Drop for Cleanup {
     fn drop(&mut self) {
-        let filter = format!("label={LABEL_TEST_RUN}={}", self.run);
+        let filter = format!("label={}={}", self.key, self.run);
         let Ok(out) = std::process::Command::new("docker")
             .args(["ps", "-aq", "--filter", &filter])
             .output()

@@ -1,0 +1,178 @@
+//! `Kyozo::deploy` on the real Docker Engine: a fixture folder becomes a running,
+//! answering service, with its audit trail; a redeploy retires the old containers; a
+//! failing build is recorded and leaves nothing behind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/docker.rs"]
+mod docker;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kyozo::Kyozo;
+use kyozo::backend::{ContainerBackend, LABEL_SERVICE, LABEL_TEAM};
+use kyozo::model::{
+    EventKind, HealthCheckConfig, HealthProbe, PortMapping, ServiceInstance, ServiceStatus,
+};
+
+use docker::{Cleanup, busybox, engine};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn get(port: u16) -> std::io::Result<String> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+fn web(kyozo: &Kyozo, folder: &str) -> (kyozo::model::Member, ServiceInstance) {
+    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let mut ws = kyozo
+        .create_workspace(owner.actor(), team.id, "shop")
+        .unwrap();
+    ws.root = Some(fixture(""));
+    kyozo.store().put_workspace(&ws).unwrap();
+    let mut service = ServiceInstance::new(team.id, ws.id, "web", folder);
+    service.config.dockerfile = Some("Dockerfile".into());
+    service.ports.push(PortMapping::new(8080, None));
+    let mut health = HealthCheckConfig::new(HealthProbe::Http {
+        port: 8080,
+        path: "/".into(),
+        expect_status: None,
+    });
+    health.interval = Duration::from_secs(1);
+    health.timeout = Duration::from_secs(1);
+    service.health_check = Some(health);
+    let service = kyozo.create_service(owner.actor(), service).unwrap();
+    (owner, service)
+}
+
+#[tokio::test]
+async fn a_folder_becomes_an_answering_service_with_its_audit_trail() {
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, service) = web(&kyozo, "deploy-httpd");
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
+
+    let first = kyozo
+        .deploy(owner.actor(), service.team, service.id)
+        .await
+        .unwrap();
+    assert!(first.health_gated);
+    assert_eq!(first.containers.len(), 1);
+    let port = first.containers[0].1[&8080];
+    let answer = get(port).unwrap();
+    assert!(answer.contains("hello from a kyozo deployment"), "{answer}");
+
+    let stored = kyozo
+        .service(owner.actor(), service.team, service.id)
+        .unwrap();
+    assert_eq!(stored.status, ServiceStatus::Running);
+    assert_eq!(stored.image.as_deref(), Some(first.image.as_str()));
+
+    let mut events = kyozo
+        .events(owner.actor(), service.team, service.id, 100)
+        .unwrap();
+    events.reverse();
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EventKind::ServiceCreated,
+            EventKind::DeploymentStarted,
+            EventKind::ImageBuilt,
+            EventKind::Started,
+            EventKind::DeploymentCompleted
+        ]
+    );
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=5).collect::<Vec<u64>>(), "gap-free");
+    assert!(events[4].duration.is_some());
+
+    // A redeploy starts the new container, then retires the old one.
+    let second = kyozo
+        .deploy(owner.actor(), service.team, service.id)
+        .await
+        .unwrap();
+    assert_eq!(second.retired, vec![first.containers[0].0.clone()]);
+    let mut filter = std::collections::BTreeMap::new();
+    filter.insert(LABEL_SERVICE.to_string(), service.id.to_string());
+    let running = backend.list(&filter).await.unwrap();
+    assert_eq!(running.len(), 1);
+    assert_eq!(running[0].id, second.containers[0].0);
+    assert!(
+        get(second.containers[0].1[&8080])
+            .unwrap()
+            .contains("hello from a kyozo deployment")
+    );
+}
+
+#[tokio::test]
+async fn a_failing_build_is_recorded_and_leaves_nothing_behind() {
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, service) = web(&kyozo, "deploy-broken");
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
+
+    let err = kyozo
+        .deploy(owner.actor(), service.team, service.id)
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("deploying web failed at build:"), "{text}");
+    assert!(text.contains("compiling..."), "the step's output: {text}");
+
+    let events = kyozo
+        .events(owner.actor(), service.team, service.id, 10)
+        .unwrap();
+    let last = &events[0];
+    assert_eq!(last.kind, EventKind::DeploymentFailed);
+    let error = last.error.as_ref().unwrap();
+    assert_eq!(error.details.get("step").map(String::as_str), Some("build"));
+    assert!(last.duration.is_some());
+    let stored = kyozo
+        .service(owner.actor(), service.team, service.id)
+        .unwrap();
+    assert_eq!(stored.status, ServiceStatus::Failed);
+    let mut filter = std::collections::BTreeMap::new();
+    filter.insert(LABEL_SERVICE.to_string(), service.id.to_string());
+    assert!(backend.list(&filter).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn deploying_without_a_backend_is_a_clear_error() {
+    let kyozo = Kyozo::builder().build().unwrap();
+    let (owner, service) = web(&kyozo, "deploy-httpd");
+    let err = kyozo
+        .deploy(owner.actor(), service.team, service.id)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no container backend"), "{err}");
+}
+
+/// A viewer may not deploy; another team's service does not exist for them.
+#[tokio::test]
+async fn deploying_goes_through_the_policy() {
+    let kyozo = Kyozo::builder().build().unwrap();
+    let (_owner, service) = web(&kyozo, "deploy-httpd");
+    let (_, stranger) = kyozo.create_team("other", "eve@other.test").unwrap();
+    let err = kyozo
+        .deploy(stranger.actor(), service.team, service.id)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, kyozo::Error::NotFound { .. }), "{err:?}");
+}
