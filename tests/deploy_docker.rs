@@ -176,3 +176,147 @@ async fn deploying_goes_through_the_policy() {
         .unwrap_err();
     assert!(matches!(err, kyozo::Error::NotFound { .. }), "{err:?}");
 }
+
+async fn answers(port: u16) -> String {
+    for _ in 0..50 {
+        if let Ok(text) = tokio::task::spawn_blocking(move || get(port))
+            .await
+            .unwrap()
+            && text.starts_with("HTTP/1")
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing answered on port {port}");
+}
+
+/// Scale 1 → 3 → 1, stop, start, restart, a second version, a rollback to the first
+/// image, and removal: each an event, in a gap-free sequence.
+#[tokio::test]
+async fn the_lifecycle_of_a_service() {
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, mut service) = web(&kyozo, "deploy-versioned");
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
+    let (team, id, actor) = (service.team, service.id, owner.actor());
+    let by_service =
+        std::collections::BTreeMap::from([(LABEL_SERVICE.to_string(), id.to_string())]);
+
+    service
+        .config
+        .build_args
+        .insert("VERSION".into(), "one".into());
+    kyozo.store().put_service(&service).unwrap();
+    let one = kyozo.deploy(actor, team, id).await.unwrap();
+    assert!(
+        answers(one.containers[0].1[&8080])
+            .await
+            .contains("version one")
+    );
+
+    kyozo.scale(actor, team, id, 3).await.unwrap();
+    let three = backend.list(&by_service).await.unwrap();
+    assert_eq!(three.len(), 3);
+    for c in &three {
+        assert!(c.running);
+        assert!(answers(c.ports[&8080]).await.contains("version one"));
+    }
+    kyozo.scale(actor, team, id, 1).await.unwrap();
+    assert_eq!(backend.list(&by_service).await.unwrap().len(), 1);
+    assert_eq!(kyozo.service(actor, team, id).unwrap().replicas, 1);
+
+    kyozo
+        .stop(actor, team, id, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        backend
+            .list(&by_service)
+            .await
+            .unwrap()
+            .iter()
+            .all(|c| !c.running)
+    );
+    assert_eq!(
+        kyozo.service(actor, team, id).unwrap().status,
+        ServiceStatus::Stopped
+    );
+    kyozo.start(actor, team, id).await.unwrap();
+    let running = backend.list(&by_service).await.unwrap();
+    assert!(
+        answers(running[0].ports[&8080])
+            .await
+            .contains("version one")
+    );
+    kyozo.restart(actor, team, id).await.unwrap();
+
+    let mut service = kyozo.service(actor, team, id).unwrap();
+    service
+        .config
+        .build_args
+        .insert("VERSION".into(), "two".into());
+    kyozo.store().put_service(&service).unwrap();
+    let two = kyozo.deploy(actor, team, id).await.unwrap();
+    assert!(
+        answers(two.containers[0].1[&8080])
+            .await
+            .contains("version two")
+    );
+
+    let back = kyozo.rollback(actor, team, id, None).await.unwrap();
+    assert_eq!(
+        back.image, one.image,
+        "the exact image of the first deployment"
+    );
+    assert!(
+        answers(back.containers[0].1[&8080])
+            .await
+            .contains("version one")
+    );
+    assert_eq!(backend.list(&by_service).await.unwrap().len(), 1);
+
+    kyozo.remove_service(actor, team, id).await.unwrap();
+    assert!(backend.list(&by_service).await.unwrap().is_empty());
+    assert_eq!(
+        kyozo.service(actor, team, id).unwrap().status,
+        ServiceStatus::Removed
+    );
+
+    let mut events = kyozo.events(actor, team, id, 1000).unwrap();
+    events.reverse();
+    let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+    use EventKind::*;
+    assert_eq!(
+        kinds,
+        vec![
+            ServiceCreated,
+            DeploymentStarted,
+            ImageBuilt,
+            Started,
+            DeploymentCompleted,
+            Scaled,
+            Scaled,
+            Stopped,
+            Started,
+            Restarted,
+            DeploymentStarted,
+            ImageBuilt,
+            Started,
+            DeploymentCompleted,
+            DeploymentStarted,
+            Started,
+            DeploymentCompleted,
+            RolledBack,
+            Removed,
+        ]
+    );
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "gap-free"
+    );
+}

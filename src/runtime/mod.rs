@@ -103,9 +103,20 @@ impl Kyozo {
     /// A failed deployment removes what it created and leaves the previous one running.
     pub async fn deploy(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<DeployReport> {
         let service = self.authorized_service(actor, Operation::Deploy, team, id)?;
-        let backend = self.backend_or_err()?;
         let lock = self.service_locks.of(id);
         let _held = lock.lock().await;
+        self.deploy_locked(actor, service, None).await
+    }
+
+    /// A deployment, the service's lock held; `image` replaces building (a rollback).
+    async fn deploy_locked(
+        &self,
+        actor: Actor,
+        service: ServiceInstance,
+        image: Option<String>,
+    ) -> Result<DeployReport> {
+        let (team, id) = (service.team, service.id);
+        let backend = self.backend_or_err()?;
         let started = Instant::now();
         let deployment = DeploymentId::new();
         let event = |kind: EventKind| {
@@ -121,7 +132,7 @@ impl Kyozo {
         .await?;
         let mut created: Vec<String> = Vec::new();
         let outcome = self
-            .deploy_steps(&*backend, &service, deployment, actor, &mut created)
+            .deploy_steps(&*backend, &service, deployment, actor, image, &mut created)
             .await;
         match outcome {
             Ok(mut report) => {
@@ -184,18 +195,14 @@ impl Kyozo {
         service: &ServiceInstance,
         deployment: DeploymentId,
         actor: Actor,
+        image: Option<String>,
         created: &mut Vec<String>,
     ) -> std::result::Result<DeployReport, (&'static str, Error)> {
         let event = |kind: EventKind| {
             NewEvent::new(service.team, service.workspace, service.id, kind, actor)
                 .with_deployment(deployment)
         };
-        let labels = BTreeMap::from([
-            (LABEL_TEAM.to_string(), service.team.to_string()),
-            (LABEL_WORKSPACE.to_string(), service.workspace.to_string()),
-            (LABEL_SERVICE.to_string(), service.id.to_string()),
-            (LABEL_DEPLOYMENT.to_string(), deployment.to_string()),
-        ]);
+        let labels = deployment_labels(service, &deployment.to_string());
         let short = deployment
             .to_string()
             .chars()
@@ -204,8 +211,9 @@ impl Kyozo {
             .collect::<String>();
 
         // 1. The image.
-        let image = match &service.config.dockerfile {
-            Some(dockerfile) => {
+        let image = match (image, &service.config.dockerfile) {
+            (Some(image), _) => image,
+            (None, Some(dockerfile)) => {
                 let tag = format!("kyozo/{}:{short}", service.name);
                 let (team, ws) = (service.team, service.workspace);
                 let root = self
@@ -251,7 +259,7 @@ impl Kyozo {
                 .map_err(|e| ("build", e))?;
                 tag
             }
-            None => service.image.clone().ok_or_else(|| {
+            (None, None) => service.image.clone().ok_or_else(|| {
                 (
                     "build",
                     Error::Deploy {
@@ -344,6 +352,359 @@ impl Kyozo {
             duration: Duration::ZERO,
         })
     }
+}
+
+impl Kyozo {
+    /// The service's containers on the backend (any deployment), sorted by name.
+    async fn containers_of(
+        &self,
+        backend: &dyn ContainerBackend,
+        service: &ServiceInstance,
+    ) -> Result<Vec<crate::backend::ContainerState>> {
+        let filter = BTreeMap::from([(LABEL_SERVICE.to_string(), service.id.to_string())]);
+        let mut found = backend.list(&filter).await?;
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(found)
+    }
+
+    async fn set_status(
+        &self,
+        service: &ServiceInstance,
+        status: ServiceStatus,
+        edit: impl FnOnce(&mut ServiceInstance) + Send + 'static,
+    ) -> Result<ServiceInstance> {
+        let (team, id) = (service.team, service.id);
+        let mut current = self
+            .blocking(move |s| s.service(team, id))
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "service",
+                id: id.to_string(),
+            })?;
+        if current.status != status {
+            current.status = current.status.transition(status)?;
+        }
+        edit(&mut current);
+        let stored = current.clone();
+        self.blocking(move |s| s.put_service(&stored)).await?;
+        Ok(current)
+    }
+
+    /// Stops the service's containers (each gets `grace` to exit) and records
+    /// `stopped`.
+    pub async fn stop(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        grace: Duration,
+    ) -> Result<()> {
+        let service = self.authorized_service(actor, Operation::Stop, team, id)?;
+        let backend = self.backend_or_err()?;
+        let lock = self.service_locks.of(id);
+        let _held = lock.lock().await;
+        let started = Instant::now();
+        let mut ids = Vec::new();
+        for c in self.containers_of(&*backend, &service).await? {
+            backend.stop(&c.id, grace).await?;
+            ids.push(c.id);
+        }
+        self.set_status(&service, ServiceStatus::Stopped, |s| {
+            s.stopped_at = Some(Timestamp::now())
+        })
+        .await?;
+        self.record(
+            NewEvent::new(team, service.workspace, id, EventKind::Stopped, actor)
+                .with_payload(EventPayload::Containers { ids })
+                .with_duration(started.elapsed()),
+        )
+        .await
+    }
+
+    /// Starts the service's stopped containers and records `started`.
+    pub async fn start(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
+        let service = self.authorized_service(actor, Operation::Start, team, id)?;
+        let backend = self.backend_or_err()?;
+        let lock = self.service_locks.of(id);
+        let _held = lock.lock().await;
+        let started = Instant::now();
+        let mut ids = Vec::new();
+        for c in self.containers_of(&*backend, &service).await? {
+            if !c.running {
+                backend.start(&c.id).await?;
+            }
+            ids.push(c.id);
+        }
+        if ids.is_empty() {
+            return Err(Error::Deploy {
+                service: service.name.clone(),
+                step: "start",
+                message: "it has no containers: deploy it first".into(),
+            });
+        }
+        for c in &ids {
+            wait_ready(&*backend, &service, c).await?;
+        }
+        self.set_status(&service, ServiceStatus::Running, |s| {
+            s.started_at = Some(Timestamp::now())
+        })
+        .await?;
+        self.record(
+            NewEvent::new(team, service.workspace, id, EventKind::Started, actor)
+                .with_payload(EventPayload::Containers { ids })
+                .with_duration(started.elapsed()),
+        )
+        .await
+    }
+
+    /// Stops and starts the service's containers and records `restarted`.
+    pub async fn restart(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
+        let service = self.authorized_service(actor, Operation::Restart, team, id)?;
+        let backend = self.backend_or_err()?;
+        let lock = self.service_locks.of(id);
+        let _held = lock.lock().await;
+        let started = Instant::now();
+        let mut ids = Vec::new();
+        for c in self.containers_of(&*backend, &service).await? {
+            backend.stop(&c.id, Duration::from_secs(10)).await?;
+            backend.start(&c.id).await?;
+            wait_ready(&*backend, &service, &c.id).await?;
+            ids.push(c.id);
+        }
+        self.set_status(&service, ServiceStatus::Running, |s| {
+            s.started_at = Some(Timestamp::now())
+        })
+        .await?;
+        self.record(
+            NewEvent::new(team, service.workspace, id, EventKind::Restarted, actor)
+                .with_payload(EventPayload::Containers { ids })
+                .with_duration(started.elapsed()),
+        )
+        .await
+    }
+
+    /// Runs `replicas` containers of the service's current deployment: starts more
+    /// (waiting until each is ready) or stops and removes the newest ones; records
+    /// `scaled`.
+    pub async fn scale(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        replicas: u32,
+    ) -> Result<()> {
+        let service = self.authorized_service(actor, Operation::Scale, team, id)?;
+        if replicas == 0 {
+            return Err(crate::model::ValidationError::invalid(
+                "replicas",
+                "0",
+                "at least 1 (stop the service to run none)",
+            )
+            .into());
+        }
+        let backend = self.backend_or_err()?;
+        let lock = self.service_locks.of(id);
+        let _held = lock.lock().await;
+        let started = Instant::now();
+        let current = self.containers_of(&*backend, &service).await?;
+        let Some(first) = current.first() else {
+            return Err(Error::Deploy {
+                service: service.name.clone(),
+                step: "scale",
+                message: "it has no containers: deploy it first".into(),
+            });
+        };
+        let deployment = first
+            .labels
+            .get(LABEL_DEPLOYMENT)
+            .cloned()
+            .unwrap_or_default();
+        let image = first.image.clone();
+        let from = u32::try_from(current.len()).unwrap_or(u32::MAX);
+        self.set_status(&service, ServiceStatus::Scaling, |_| {})
+            .await?;
+        let short: String = deployment.chars().rev().take(8).collect();
+        let labels = deployment_labels(&service, &deployment);
+        let outcome: Result<()> = async {
+            if replicas > from {
+                let taken: std::collections::BTreeSet<String> =
+                    current.iter().map(|c| c.name.clone()).collect();
+                let mut i = 0;
+                let mut added = 0;
+                while from + added < replicas {
+                    let spec = replica_spec(&service, &image, &labels, &short, i, replicas.max(2));
+                    i += 1;
+                    if taken.contains(&spec.name) {
+                        continue;
+                    }
+                    let cid = backend.create(&spec).await?;
+                    backend.start(&cid).await?;
+                    wait_ready(&*backend, &service, &cid).await?;
+                    added += 1;
+                }
+            } else {
+                for c in current.iter().rev().take((from - replicas) as usize) {
+                    backend.stop(&c.id, Duration::from_secs(10)).await?;
+                    backend.remove(&c.id).await?;
+                }
+            }
+            Ok(())
+        }
+        .await;
+        let ids: Vec<String> = self
+            .containers_of(&*backend, &service)
+            .await?
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        let status = if outcome.is_ok() {
+            ServiceStatus::Running
+        } else {
+            ServiceStatus::Failed
+        };
+        let now = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+        self.set_status(&service, status, move |s| {
+            s.replicas = now;
+            s.container_ids = ids;
+        })
+        .await?;
+        outcome?;
+        self.record(
+            NewEvent::new(team, service.workspace, id, EventKind::Scaled, actor)
+                .with_payload(EventPayload::Scaled { from, to: replicas })
+                .with_duration(started.elapsed()),
+        )
+        .await
+    }
+
+    /// Deploys again the exact image of an earlier completed deployment (`to`, or the
+    /// one before the current) and records `rolled_back`.
+    pub async fn rollback(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        to: Option<DeploymentId>,
+    ) -> Result<DeployReport> {
+        let service = self.authorized_service(actor, Operation::Rollback, team, id)?;
+        let lock = self.service_locks.of(id);
+        let _held = lock.lock().await;
+        let history = self
+            .blocking(move |s| s.latest_events(team, id, 100_000))
+            .await?;
+        // Completed deployments, newest first, with their images.
+        let completed: Vec<(DeploymentId, String)> = history
+            .iter()
+            .filter(|e| e.kind == EventKind::DeploymentCompleted)
+            .filter_map(|e| match &e.payload {
+                EventPayload::Deployment {
+                    deployment,
+                    image: Some(image),
+                } => Some((*deployment, image.clone())),
+                _ => None,
+            })
+            .collect();
+        let target = match to {
+            Some(d) => completed.iter().find(|(c, _)| *c == d),
+            None => completed.get(1),
+        };
+        let Some((target, image)) = target.cloned() else {
+            return Err(Error::Deploy {
+                service: service.name.clone(),
+                step: "rollback",
+                message: match to {
+                    Some(d) => format!("no completed deployment {d} to go back to"),
+                    None => "no earlier completed deployment to go back to".into(),
+                },
+            });
+        };
+        let report = self
+            .deploy_locked(actor, service.clone(), Some(image.clone()))
+            .await?;
+        self.record(
+            NewEvent::new(team, service.workspace, id, EventKind::RolledBack, actor)
+                .with_deployment(report.deployment)
+                .with_payload(EventPayload::RolledBack {
+                    to_deployment: target,
+                    image,
+                }),
+        )
+        .await?;
+        Ok(report)
+    }
+
+    /// Removes the service's containers and the images Kyozo built for it, marks it
+    /// removed and records `removed`. Its history stays.
+    pub async fn remove_service(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
+        let service = self.authorized_service(actor, Operation::Remove, team, id)?;
+        let backend = self.backend_or_err()?;
+        let lock = self.service_locks.of(id);
+        let _held = lock.lock().await;
+        let mut ids = Vec::new();
+        let mut images = std::collections::BTreeSet::new();
+        for c in self.containers_of(&*backend, &service).await? {
+            backend.remove(&c.id).await?;
+            if c.image.starts_with("kyozo/") {
+                images.insert(c.image.clone());
+            }
+            ids.push(c.id);
+        }
+        if let Some(image) = service.image.as_ref().filter(|i| i.starts_with("kyozo/")) {
+            images.insert(image.clone());
+        }
+        for image in images {
+            backend.remove_image(&image).await?;
+        }
+        self.set_status(&service, ServiceStatus::Removed, |s| {
+            s.container_ids.clear()
+        })
+        .await?;
+        self.record(
+            NewEvent::new(team, service.workspace, id, EventKind::Removed, actor)
+                .with_payload(EventPayload::Containers { ids }),
+        )
+        .await
+    }
+}
+
+/// The container of replica `i` of a deployment (`short`: the deployment id's tail).
+fn replica_spec(
+    service: &ServiceInstance,
+    image: &str,
+    labels: &BTreeMap<String, String>,
+    short: &str,
+    i: u32,
+    replicas: u32,
+) -> ContainerSpec {
+    let mut spec = ContainerSpec::new(format!("kyozo-{}-{short}-{i}", service.name), image);
+    spec.command = service.config.command.clone();
+    spec.env = service
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().to_string()))
+        .collect();
+    spec.ports = service
+        .ports
+        .iter()
+        .map(|p| PortSpec {
+            container: p.container_port,
+            host: if replicas == 1 { p.host_port } else { None },
+        })
+        .collect();
+    spec.labels = labels.clone();
+    spec.memory_bytes = service.limits.memory_bytes.map(|m| m as i64);
+    spec.cpus = service.limits.cpus;
+    spec
+}
+
+/// The labels of a deployment's containers.
+fn deployment_labels(service: &ServiceInstance, deployment: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (LABEL_TEAM.to_string(), service.team.to_string()),
+        (LABEL_WORKSPACE.to_string(), service.workspace.to_string()),
+        (LABEL_SERVICE.to_string(), service.id.to_string()),
+        (LABEL_DEPLOYMENT.to_string(), deployment.to_string()),
+    ])
 }
 
 /// Waits until a new container is ready; returns its published ports.
