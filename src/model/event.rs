@@ -375,7 +375,9 @@ impl NewEvent {
         tail.saturating_add(FIXED_EVENT_BYTES)
     }
 
-    /// The stored event this becomes once numbered.
+    /// The stored event this becomes once numbered. Its duration keeps whole
+    /// milliseconds, the precision it is stored with, so an event reads the same
+    /// before and after it reaches the disk.
     pub fn into_event(self, id: EventId, seq: u64) -> DeploymentEvent {
         DeploymentEvent {
             id,
@@ -388,7 +390,9 @@ impl NewEvent {
             actor: self.actor,
             deployment: self.deployment,
             error: self.error,
-            duration: self.duration,
+            duration: self
+                .duration
+                .map(|d| Duration::from_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))),
             at: self.at,
         }
     }

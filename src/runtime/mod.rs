@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::Kyozo;
+
+mod manager;
 use crate::auth::Actor;
 use crate::auth::policy::Operation;
 use crate::backend::{
@@ -24,15 +26,25 @@ use crate::model::{
     ServiceInstance, ServiceStatus, TeamId, Timestamp,
 };
 use crate::store::{Store, StoreExt};
+pub use manager::{Manager, Reconciliation};
 
 /// One async lock per service, so operations on a service run one at a time while
 /// different services proceed concurrently.
 #[derive(Debug, Default)]
 pub struct ServiceLocks {
     locks: Mutex<HashMap<ServiceId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Containers Kyozo is stopping or removing itself: their exit is no crash.
+    expected: Mutex<std::collections::HashSet<String>>,
 }
 
 impl ServiceLocks {
+    fn expect_exit(&self, id: &str) {
+        self.expected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(id.to_string());
+    }
+
     fn of(&self, id: ServiceId) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = self
             .locks
@@ -160,6 +172,7 @@ impl Kyozo {
             }
             Err((step, error)) => {
                 for c in &created {
+                    self.service_locks.expect_exit(c);
                     let _ = backend.remove(c).await;
                 }
                 let message = error.to_string();
@@ -332,6 +345,7 @@ impl Kyozo {
             .map_err(|e| ("retire", e.into()))?;
         for old in existing {
             if old.labels.get(LABEL_DEPLOYMENT) != Some(&deployment.to_string()) {
+                self.service_locks.expect_exit(&old.id);
                 backend
                     .stop(&old.id, Duration::from_secs(10))
                     .await
@@ -355,6 +369,15 @@ impl Kyozo {
 }
 
 impl Kyozo {
+    /// Whether Kyozo itself stopped container `id` (consumed: asked once per exit).
+    pub(crate) fn expected_exit(&self, id: &str) -> bool {
+        self.service_locks
+            .expected
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(id)
+    }
+
     /// The service's containers on the backend (any deployment), sorted by name.
     async fn containers_of(
         &self,
@@ -406,6 +429,7 @@ impl Kyozo {
         let started = Instant::now();
         let mut ids = Vec::new();
         for c in self.containers_of(&*backend, &service).await? {
+            self.service_locks.expect_exit(&c.id);
             backend.stop(&c.id, grace).await?;
             ids.push(c.id);
         }
@@ -466,6 +490,7 @@ impl Kyozo {
         let started = Instant::now();
         let mut ids = Vec::new();
         for c in self.containers_of(&*backend, &service).await? {
+            self.service_locks.expect_exit(&c.id);
             backend.stop(&c.id, Duration::from_secs(10)).await?;
             backend.start(&c.id).await?;
             wait_ready(&*backend, &service, &c.id).await?;
@@ -544,6 +569,7 @@ impl Kyozo {
                 }
             } else {
                 for c in current.iter().rev().take((from - replicas) as usize) {
+                    self.service_locks.expect_exit(&c.id);
                     backend.stop(&c.id, Duration::from_secs(10)).await?;
                     backend.remove(&c.id).await?;
                 }
@@ -643,6 +669,7 @@ impl Kyozo {
         let mut ids = Vec::new();
         let mut images = std::collections::BTreeSet::new();
         for c in self.containers_of(&*backend, &service).await? {
+            self.service_locks.expect_exit(&c.id);
             backend.remove(&c.id).await?;
             if c.image.starts_with("kyozo/") {
                 images.insert(c.image.clone());

@@ -1,0 +1,207 @@
+//! The manager on the real Docker Engine: a container killed from outside becomes a
+//! `crashed` event and the `failed` status within 2 s; an OOM kill becomes an
+//! `oom_killed` event; a restarted process reconciles with what runs (adopts it, no
+//! duplicates, vanished containers recorded, no event lost).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/docker.rs"]
+mod docker;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use kyozo::Kyozo;
+use kyozo::backend::{ContainerBackend, LABEL_SERVICE, LABEL_TEAM};
+use kyozo::model::{EventKind, EventPayload, PortMapping, ServiceInstance, ServiceStatus};
+
+use docker::{Cleanup, busybox, engine};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// A team, a workspace rooted at the fixtures and a service built from `folder`.
+fn service(
+    kyozo: &Kyozo,
+    folder: &str,
+    edit: impl FnOnce(&mut ServiceInstance),
+) -> (kyozo::model::Member, ServiceInstance) {
+    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let mut ws = kyozo
+        .create_workspace(owner.actor(), team.id, "shop")
+        .unwrap();
+    ws.root = Some(fixtures());
+    kyozo.store().put_workspace(&ws).unwrap();
+    let mut s = ServiceInstance::new(team.id, ws.id, "web", folder);
+    s.config.dockerfile = Some("Dockerfile".into());
+    edit(&mut s);
+    let s = kyozo.create_service(owner.actor(), s).unwrap();
+    (owner, s)
+}
+
+/// Waits (at most `within`) for an event of `kind`; returns it and how long it took.
+async fn event_within(
+    kyozo: &Kyozo,
+    owner: &kyozo::model::Member,
+    s: &ServiceInstance,
+    kind: EventKind,
+    within: Duration,
+) -> (kyozo::model::DeploymentEvent, Duration) {
+    let started = Instant::now();
+    loop {
+        let events = kyozo.events(owner.actor(), s.team, s.id, 50).unwrap();
+        if let Some(e) = events.into_iter().find(|e| e.kind == kind) {
+            return (e, started.elapsed());
+        }
+        assert!(
+            started.elapsed() < within,
+            "no {kind:?} event within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_container_killed_from_outside_is_a_crash_within_two_seconds() {
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, s) = service(&kyozo, "deploy-httpd", |s| {
+        s.ports.push(PortMapping::new(8080, None))
+    });
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, s.team.to_string());
+    let deployed = kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
+    let manager = kyozo.start_manager().await.unwrap();
+    assert_eq!(
+        manager.reconciled.adopted,
+        vec![deployed.containers[0].0.clone()]
+    );
+
+    // Killed behind Kyozo's back.
+    backend.kill(&deployed.containers[0].0).await.unwrap();
+    let (crash, took) = event_within(
+        &kyozo,
+        &owner,
+        &s,
+        EventKind::Crashed,
+        Duration::from_secs(2),
+    )
+    .await;
+    assert_eq!(
+        crash.payload,
+        EventPayload::Exited {
+            container: deployed.containers[0].0.clone(),
+            exit_code: Some(137)
+        }
+    );
+    eprintln!("crash recorded {took:?} after the kill");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while kyozo.service(owner.actor(), s.team, s.id).unwrap().status != ServiceStatus::Failed {
+        assert!(Instant::now() < deadline, "status failed within 2 s");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Kyozo's own stop is no crash.
+    kyozo.start(owner.actor(), s.team, s.id).await.unwrap();
+    kyozo
+        .stop(owner.actor(), s.team, s.id, Duration::from_secs(5))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let crashes = kyozo
+        .events(owner.actor(), s.team, s.id, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == EventKind::Crashed)
+        .count();
+    assert_eq!(crashes, 1);
+    manager.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_oom_kill_is_an_oom_event() {
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, s) = service(&kyozo, "deploy-httpd", |s| {
+        // Runs a moment, then reads /dev/zero into memory until the kernel steps in.
+        s.config.command = Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "sleep 1; tail /dev/zero".into(),
+        ]);
+        s.limits.memory_bytes = Some(32 << 20);
+    });
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, s.team.to_string());
+    let manager = kyozo.start_manager().await.unwrap();
+    kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
+    let (oom, _) = event_within(
+        &kyozo,
+        &owner,
+        &s,
+        EventKind::OomKilled,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(matches!(oom.payload, EventPayload::Exited { .. }));
+    manager.shutdown().await;
+}
+
+/// The process that ran Kyozo stops while its services run; a new one on the same state
+/// file adopts the running containers (no duplicates), records the one that vanished
+/// meanwhile, and has every event the first one wrote.
+#[tokio::test]
+async fn a_restarted_process_reconciles_with_what_runs() {
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let state = tempfile::tempdir().unwrap();
+    let file = state.path().join("kyozo.redb");
+    let first = Kyozo::builder()
+        .state_file(&file)
+        .backend(backend.clone())
+        .build()
+        .unwrap();
+    let (owner, s) = service(&first, "deploy-httpd", |s| {
+        s.ports.push(PortMapping::new(8080, None));
+        s.replicas = 2;
+    });
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, s.team.to_string());
+    let deployed = first.deploy(owner.actor(), s.team, s.id).await.unwrap();
+    let before = first.events(owner.actor(), s.team, s.id, 100).unwrap();
+    drop(first);
+
+    // While no Kyozo runs, one replica disappears.
+    let (gone, kept) = (
+        deployed.containers[0].0.clone(),
+        deployed.containers[1].0.clone(),
+    );
+    backend.remove(&gone).await.unwrap();
+
+    let second = Kyozo::builder()
+        .state_file(&file)
+        .backend(backend.clone())
+        .build()
+        .unwrap();
+    let manager = second.start_manager().await.unwrap();
+    assert_eq!(manager.reconciled.adopted, vec![kept.clone()]);
+    assert_eq!(manager.reconciled.vanished, vec![gone.clone()]);
+    let by_service = BTreeMap::from([(LABEL_SERVICE.to_string(), s.id.to_string())]);
+    assert_eq!(
+        backend.list(&by_service).await.unwrap().len(),
+        1,
+        "no duplicates"
+    );
+    let after = second.events(owner.actor(), s.team, s.id, 100).unwrap();
+    assert_eq!(&after[1..], &before[..], "every earlier event is there");
+    assert_eq!(after[0].kind, EventKind::Crashed);
+    let stored = second.service(owner.actor(), s.team, s.id).unwrap();
+    assert_eq!(stored.container_ids, vec![kept]);
+    assert_eq!(stored.status, ServiceStatus::Running);
+    manager.shutdown().await;
+}
