@@ -87,9 +87,18 @@ impl KyozoBuilder {
         self
     }
 
-    /// Runs services on `backend` (a [`DockerBackend`](crate::backend::DockerBackend)...).
-    /// Without one, the runtime calls (`deploy`...) fail with a clear error.
+    /// Runs services on `backend` (a [`DockerBackend`](crate::backend::DockerBackend)...),
+    /// behind a [`CircuitBreaker`](crate::backend::CircuitBreaker) with its defaults, so
+    /// an engine that stops answering makes calls fail fast instead of piling up.
+    /// Without a backend, the runtime calls (`deploy`...) fail with a clear error.
     pub fn backend(mut self, backend: Arc<dyn crate::backend::ContainerBackend>) -> Self {
+        self.backend = Some(Arc::new(crate::backend::CircuitBreaker::new(backend)));
+        self
+    }
+
+    /// Runs services on `backend` as given, with no circuit breaker added (give a
+    /// [`CircuitBreaker`](crate::backend::CircuitBreaker) with your own settings).
+    pub fn backend_unguarded(mut self, backend: Arc<dyn crate::backend::ContainerBackend>) -> Self {
         self.backend = Some(backend);
         self
     }

@@ -5,6 +5,7 @@
 //! Status: the seam and the Docker backend's container and image operations (issue 5,
 //! in progress); the runtime API and its manager loops are not built yet.
 
+pub mod breaker;
 pub mod docker;
 
 use std::collections::BTreeMap;
@@ -13,6 +14,7 @@ use std::time::Duration;
 
 use futures_util::stream::BoxStream;
 
+pub use breaker::{CircuitBreaker, CircuitState};
 pub use docker::{DockerBackend, MIN_API_VERSION};
 
 /// The label every container and image Kyozo makes carries, with value `kyozo`.
