@@ -205,3 +205,100 @@ async fn a_restarted_process_reconciles_with_what_runs() {
     assert_eq!(stored.status, ServiceStatus::Running);
     manager.shutdown().await;
 }
+
+/// Health checks are recorded at their interval, a failing check is a
+/// `health_failed` event, and metric sweeps record each service's resource use.
+#[tokio::test]
+async fn health_checks_and_metrics_are_recorded() {
+    use futures_util::StreamExt;
+    use kyozo::model::{HealthCheckConfig, HealthProbe, HealthStatus};
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, s) = service(&kyozo, "deploy-httpd", |s| {
+        s.ports.push(PortMapping::new(8080, None));
+        let mut check = HealthCheckConfig::new(HealthProbe::Http {
+            port: 8080,
+            path: "/index.html".into(),
+            expect_status: None,
+        });
+        check.interval = Duration::from_secs(1);
+        check.timeout = Duration::from_secs(1);
+        s.health_check = Some(check);
+    });
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, s.team.to_string());
+    let deployed = kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
+    let mut config = kyozo::runtime::ManagerConfig::default();
+    config.health_interval = Some(Duration::from_millis(300));
+    config.metrics_interval = Duration::from_millis(500);
+    let manager = kyozo.start_manager_with(config).await.unwrap();
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let checks = kyozo.health(owner.actor(), s.team, s.id, 10).unwrap();
+        let now = kyozo::model::Timestamp::now();
+        let metrics = kyozo
+            .metrics(
+                owner.actor(),
+                s.team,
+                s.id,
+                kyozo::model::Timestamp::from_millis(0),
+                now,
+            )
+            .unwrap();
+        if checks.iter().any(|c| c.status == HealthStatus::Healthy)
+            && metrics.iter().any(|m| m.memory_bytes > 0)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "checks {checks:?}, metrics {metrics:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The page goes away: the check fails, and says why.
+    let out = std::process::Command::new("docker")
+        .args(["exec", &deployed.containers[0].0, "rm", "/www/index.html"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (failed, _) = event_within(
+        &kyozo,
+        &owner,
+        &s,
+        EventKind::HealthFailed,
+        Duration::from_secs(10),
+    )
+    .await;
+    assert!(matches!(failed.payload, EventPayload::Health { .. }));
+    let latest = &kyozo.health(owner.actor(), s.team, s.id, 1).unwrap()[0];
+    assert_eq!(latest.status, HealthStatus::Unhealthy);
+    assert!(
+        latest.error.as_deref().unwrap_or("").contains("status 404"),
+        "{latest:?}"
+    );
+
+    // Stats and logs through the policy-checked API.
+    let stats = kyozo.stats(owner.actor(), s.team, s.id).await.unwrap();
+    assert_eq!(stats.len(), 1);
+    let lines: Vec<_> = kyozo
+        .logs(
+            owner.actor(),
+            s.team,
+            s.id,
+            kyozo::backend::LogOptions::default(),
+        )
+        .await
+        .unwrap()
+        .collect()
+        .await;
+    assert!(lines.iter().all(|(_, l)| l.is_ok()));
+    manager.shutdown().await;
+}

@@ -12,8 +12,14 @@
 //!   an `oom_killed` event. The stream resumes from the last event it saw when the
 //!   engine comes back.
 //!
-//! Not built yet (issue 5): the health and metrics loops, cleanup of dead containers and
-//! unreferenced images.
+//! - **Health checks** of every running service that declares one (http, tcp), each
+//!   recorded as a [`HealthCheck`]; a change from passing to failing (or back) is a
+//!   `health_failed` / `health_passed` event.
+//! - **Metrics**: one [`ServiceMetric`] per service per sweep (cpu, memory, network,
+//!   block I/O of its containers together), from concurrent one-shot stats.
+//!
+//! Not built yet (issue 5): cleanup of dead containers and unreferenced images, command
+//! probes (they need exec).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -27,7 +33,30 @@ use crate::backend::{
     ContainerBackend, ContainerEvent, ContainerEventKind, LABEL_SERVICE, LABEL_TEAM,
 };
 use crate::error::Result;
-use crate::model::{EventKind, EventPayload, NewEvent, ServiceId, ServiceStatus, TeamId};
+use crate::model::{
+    EventKind, EventPayload, HealthCheck, HealthProbe, HealthStatus, NewEvent, ServiceId,
+    ServiceInstance, ServiceMetric, ServiceStatus, TeamId, Timestamp,
+};
+
+/// How often the manager works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ManagerConfig {
+    /// Health checks run at each service's own interval; this overrides it for every
+    /// service when set.
+    pub health_interval: Option<Duration>,
+    /// Time between metric sweeps.
+    pub metrics_interval: Duration,
+}
+
+impl Default for ManagerConfig {
+    fn default() -> Self {
+        Self {
+            health_interval: None,
+            metrics_interval: Duration::from_secs(60),
+        }
+    }
+}
 
 /// The background work of a [`Kyozo`]. Dropping it stops the work; [`shutdown`]
 /// (Self::shutdown) waits for it to stop.
@@ -83,19 +112,244 @@ fn now_nanos() -> i64 {
 }
 
 impl Kyozo {
-    /// Reconciles the store with the engine, then starts the background work.
+    /// Reconciles the store with the engine, then starts the background work with the
+    /// default [`ManagerConfig`].
     pub async fn start_manager(&self) -> Result<Manager> {
+        self.start_manager_with(ManagerConfig::default()).await
+    }
+
+    /// Reconciles the store with the engine, then starts the background work.
+    pub async fn start_manager_with(&self, config: ManagerConfig) -> Result<Manager> {
         let backend = self.backend_or_err()?;
         let since = now_nanos();
         let reconciled = self.reconcile(&*backend).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let me = self.clone();
-        let watcher = tokio::spawn(async move { me.watch_events(backend, since, stopped).await });
+        let events_backend = backend.clone();
+        let events_stopped = stopped.clone();
+        let watcher = tokio::spawn(async move {
+            me.watch_events(events_backend, since, events_stopped).await;
+        });
+        let me = self.clone();
+        let health_backend = backend.clone();
+        let health_stopped = stopped.clone();
+        let health_every = config.health_interval;
+        let health = tokio::spawn(async move {
+            me.health_loop(health_backend, health_every, health_stopped)
+                .await;
+        });
+        let me = self.clone();
+        let every = config.metrics_interval;
+        let metrics = tokio::spawn(async move {
+            me.metrics_loop(backend, every, stopped).await;
+        });
         Ok(Manager {
             stop,
-            tasks: vec![watcher],
+            tasks: vec![watcher, health, metrics],
             reconciled,
         })
+    }
+
+    /// Every running service of every team.
+    async fn running_services(&self) -> Result<Vec<ServiceInstance>> {
+        let teams = self.blocking(|s| s.teams()).await?;
+        let mut out = Vec::new();
+        for team in teams {
+            let tid = team.id;
+            let services = self.blocking(move |s| s.services(tid, None)).await?;
+            out.extend(
+                services
+                    .into_iter()
+                    .filter(|s| s.status == ServiceStatus::Running),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn health_loop(
+        &self,
+        backend: Arc<dyn ContainerBackend>,
+        every: Option<Duration>,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+    ) {
+        let mut due: BTreeMap<ServiceId, tokio::time::Instant> = BTreeMap::new();
+        let mut last: BTreeMap<ServiceId, HealthStatus> = BTreeMap::new();
+        loop {
+            let now = tokio::time::Instant::now();
+            if let Ok(services) = self.running_services().await {
+                for service in services {
+                    let Some(check) = service.health_check.clone() else {
+                        continue;
+                    };
+                    if due.get(&service.id).is_some_and(|d| *d > now) {
+                        continue;
+                    }
+                    due.insert(service.id, now + every.unwrap_or(check.interval));
+                    let status = self.check_health(&*backend, &service).await;
+                    let before = last.insert(service.id, status);
+                    let flipped = match (before, status) {
+                        (Some(b), s) => b != s,
+                        (None, s) => s == HealthStatus::Unhealthy,
+                    };
+                    if flipped && status != HealthStatus::Unknown {
+                        let kind = if status == HealthStatus::Healthy {
+                            EventKind::HealthPassed
+                        } else {
+                            EventKind::HealthFailed
+                        };
+                        let _ = self
+                            .record(
+                                NewEvent::new(
+                                    service.team,
+                                    service.workspace,
+                                    service.id,
+                                    kind,
+                                    Actor::System,
+                                )
+                                .with_payload(
+                                    EventPayload::Health {
+                                        kind: check.probe.kind(),
+                                        target: check.probe.target(),
+                                    },
+                                ),
+                            )
+                            .await;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = stopped.changed() => return,
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            }
+        }
+    }
+
+    /// Probes every container of `service` once and records the result; the service
+    /// is healthy when every container passes.
+    async fn check_health(
+        &self,
+        backend: &dyn ContainerBackend,
+        service: &ServiceInstance,
+    ) -> HealthStatus {
+        let Some(check) = service.health_check.as_ref() else {
+            return HealthStatus::Unknown;
+        };
+        let filter = BTreeMap::from([(LABEL_SERVICE.to_string(), service.id.to_string())]);
+        let containers = match backend.list(&filter).await {
+            Ok(c) => c,
+            Err(_) => return HealthStatus::Unknown,
+        };
+        let started = std::time::Instant::now();
+        let mut error = None;
+        let mut status = HealthStatus::Healthy;
+        for c in containers.iter().filter(|c| c.running) {
+            let passed = match &check.probe {
+                HealthProbe::Http {
+                    port,
+                    path,
+                    expect_status,
+                } => match c.ports.get(port) {
+                    Some(host) => match super::http_status(*host, path).await {
+                        Some(code) if expect_status.map_or(code < 400, |e| code == e) => true,
+                        Some(code) => {
+                            error = Some(format!("{}: status {code}", c.name));
+                            false
+                        }
+                        None => {
+                            error = Some(format!("{}: no answer on :{port}{path}", c.name));
+                            false
+                        }
+                    },
+                    None => {
+                        error = Some(format!("{}: port {port} is not published", c.name));
+                        false
+                    }
+                },
+                HealthProbe::Tcp { port } => match c.ports.get(port) {
+                    Some(host) => {
+                        let ok = tokio::time::timeout(
+                            check.timeout,
+                            tokio::net::TcpStream::connect(("127.0.0.1", *host)),
+                        )
+                        .await
+                        .is_ok_and(|r| r.is_ok());
+                        if !ok {
+                            error = Some(format!("{}: :{port} refused the connection", c.name));
+                        }
+                        ok
+                    }
+                    None => false,
+                },
+                HealthProbe::Command { .. } => return HealthStatus::Unknown,
+            };
+            if !passed {
+                status = HealthStatus::Unhealthy;
+            }
+        }
+        if !containers.iter().any(|c| c.running) {
+            status = HealthStatus::Unhealthy;
+            error = Some("no container runs".into());
+        }
+        let mut record = HealthCheck::new(
+            service.team,
+            service.id,
+            check.probe.kind(),
+            check.probe.target(),
+            status,
+        )
+        .with_response_time(started.elapsed());
+        if let Some(e) = error {
+            record = record.with_error(e);
+        }
+        let _ = self.blocking(move |s| s.record_health(&[record])).await;
+        status
+    }
+
+    async fn metrics_loop(
+        &self,
+        backend: Arc<dyn ContainerBackend>,
+        every: Duration,
+        mut stopped: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            let _ = self.sweep_metrics(&*backend).await;
+            tokio::select! {
+                _ = stopped.changed() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    }
+
+    /// One sample of every managed running container, summed per service.
+    pub(crate) async fn sweep_metrics(&self, backend: &dyn ContainerBackend) -> Result<usize> {
+        let containers = backend.list(&BTreeMap::new()).await?;
+        let running: Vec<&crate::backend::ContainerState> =
+            containers.iter().filter(|c| c.running).collect();
+        let ids: Vec<String> = running.iter().map(|c| c.id.clone()).collect();
+        let stats = backend.stats(&ids).await?;
+        let at = Timestamp::now();
+        let mut per_service: BTreeMap<(TeamId, ServiceId), ServiceMetric> = BTreeMap::new();
+        for c in running {
+            let (Some(key), Some(s)) = (ids_of(&c.labels), stats.get(&c.id)) else {
+                continue;
+            };
+            let m = per_service
+                .entry(key)
+                .or_insert_with(|| ServiceMetric::new(key.0, key.1, at));
+            m.cpu_percent += s.cpu_percent;
+            m.memory_bytes += s.memory_bytes;
+            if s.memory_limit_bytes > 0 {
+                m.memory_percent += s.memory_bytes as f64 / s.memory_limit_bytes as f64 * 100.0;
+            }
+            m.network_rx_bytes += s.network_rx_bytes;
+            m.network_tx_bytes += s.network_tx_bytes;
+            m.block_read_bytes += s.block_read_bytes;
+            m.block_write_bytes += s.block_write_bytes;
+        }
+        let metrics: Vec<ServiceMetric> = per_service.into_values().collect();
+        let n = metrics.len();
+        self.blocking(move |s| s.record_metrics(&metrics)).await?;
+        Ok(n)
     }
 
     async fn reconcile(&self, backend: &dyn ContainerBackend) -> Result<Reconciliation> {

@@ -26,7 +26,7 @@ use crate::model::{
     ServiceInstance, ServiceStatus, TeamId, Timestamp,
 };
 use crate::store::{Store, StoreExt};
-pub use manager::{Manager, Reconciliation};
+pub use manager::{Manager, ManagerConfig, Reconciliation};
 
 /// One async lock per service, so operations on a service run one at a time while
 /// different services proceed concurrently.
@@ -694,6 +694,86 @@ impl Kyozo {
     }
 }
 
+impl Kyozo {
+    /// The newest `n` health checks of a service, newest first.
+    pub fn health(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        n: usize,
+    ) -> Result<Vec<crate::model::HealthCheck>> {
+        let service = self.authorized_service(actor, Operation::ReadMetrics, team, id)?;
+        Ok(self.store.health_history(team, service.id, n)?)
+    }
+
+    /// A service's metrics between `from` and `to`, oldest first.
+    pub fn metrics(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<crate::model::ServiceMetric>> {
+        let service = self.authorized_service(actor, Operation::ReadMetrics, team, id)?;
+        Ok(self.store.metrics(team, service.id, from, to)?)
+    }
+
+    /// The log lines of every container of a service (follow them with
+    /// `options.follow`), each with the container it came from.
+    pub async fn logs(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        options: crate::backend::LogOptions,
+    ) -> Result<
+        futures_util::stream::BoxStream<
+            'static,
+            (
+                String,
+                std::result::Result<crate::backend::LogLine, BackendError>,
+            ),
+        >,
+    > {
+        use futures_util::StreamExt;
+        let service = self.authorized_service(actor, Operation::ReadLogs, team, id)?;
+        let backend = self.backend_or_err()?;
+        let streams = self
+            .containers_of(&*backend, &service)
+            .await?
+            .into_iter()
+            .map(|c| {
+                let name = c.name.clone();
+                backend
+                    .logs(&c.id, options)
+                    .map(move |l| (name.clone(), l))
+                    .boxed()
+            });
+        Ok(futures_util::stream::select_all(streams).boxed())
+    }
+
+    /// One sample of the resource use of each of the service's running containers.
+    pub async fn stats(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+    ) -> Result<BTreeMap<String, crate::backend::ContainerStats>> {
+        let service = self.authorized_service(actor, Operation::ReadMetrics, team, id)?;
+        let backend = self.backend_or_err()?;
+        let ids: Vec<String> = self
+            .containers_of(&*backend, &service)
+            .await?
+            .into_iter()
+            .filter(|c| c.running)
+            .map(|c| c.id)
+            .collect();
+        Ok(backend.stats(&ids).await?)
+    }
+}
+
 /// The container of replica `i` of a deployment (`short`: the deployment id's tail).
 fn replica_spec(
     service: &ServiceInstance,
@@ -809,7 +889,7 @@ async fn wait_ready(
 }
 
 /// The status of `GET path` on 127.0.0.1:`port`, if it answers within 2 s.
-async fn http_status(port: u16, path: &str) -> Option<u16> {
+pub(crate) async fn http_status(port: u16, path: &str) -> Option<u16> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let attempt = async {
         let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
