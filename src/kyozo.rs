@@ -23,6 +23,8 @@ pub struct Kyozo {
     pub(crate) backend: Option<Arc<dyn crate::backend::ContainerBackend>>,
     /// One lock per service: operations on a service run one at a time.
     pub(crate) service_locks: Arc<crate::runtime::ServiceLocks>,
+    /// Every event the runtime records, for [`Kyozo::subscribe`].
+    pub(crate) bus: tokio::sync::broadcast::Sender<DeploymentEvent>,
 }
 
 /// Builds a [`Kyozo`]: where its state lives.
@@ -149,6 +151,7 @@ impl KyozoBuilder {
             engine: Arc::new(engine),
             backend: self.backend,
             service_locks: Arc::default(),
+            bus: tokio::sync::broadcast::channel(crate::runtime::BUS_CAPACITY).0,
         })
     }
 }

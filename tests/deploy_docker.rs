@@ -320,3 +320,48 @@ async fn the_lifecycle_of_a_service() {
         "gap-free"
     );
 }
+
+/// `subscribe` streams the runtime's events as they are recorded, to those who may
+/// read them: another team's subscriber sees none of them.
+#[tokio::test]
+async fn subscribers_see_their_teams_events_as_they_happen() {
+    use futures_util::StreamExt;
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, service) = web(&kyozo, "deploy-httpd");
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
+    let (other_team, stranger) = kyozo.create_team("other", "eve@other.test").unwrap();
+    let mut mine = kyozo.subscribe(owner.actor(), service.team).unwrap();
+    let mut theirs = kyozo.subscribe(stranger.actor(), other_team.id).unwrap();
+    assert!(
+        kyozo.subscribe(stranger.actor(), service.team).is_err(),
+        "not their team"
+    );
+
+    kyozo
+        .deploy(owner.actor(), service.team, service.id)
+        .await
+        .unwrap();
+    let mut kinds = Vec::new();
+    while kinds.last() != Some(&EventKind::DeploymentCompleted) {
+        let e = tokio::time::timeout(Duration::from_secs(5), mine.next())
+            .await
+            .expect("an event")
+            .unwrap()
+            .unwrap();
+        kinds.push(e.kind);
+    }
+    assert_eq!(
+        kinds,
+        vec![
+            EventKind::DeploymentStarted,
+            EventKind::ImageBuilt,
+            EventKind::Started,
+            EventKind::DeploymentCompleted
+        ]
+    );
+    let nothing = tokio::time::timeout(Duration::from_millis(300), theirs.next()).await;
+    assert!(nothing.is_err(), "the other team saw {nothing:?}");
+}

@@ -73,6 +73,9 @@ pub struct DeployReport {
     pub duration: Duration,
 }
 
+/// Events a [`Kyozo::subscribe`] stream may fall behind before it skips ahead.
+pub const BUS_CAPACITY: usize = 1024;
+
 /// How long a deployment waits for new containers to answer when the service has no
 /// health check timings to go by.
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -102,8 +105,58 @@ impl Kyozo {
     }
 
     async fn record(&self, event: NewEvent) -> Result<()> {
-        self.blocking(move |s| s.append_event(event).map(|_| ()))
-            .await
+        let stored = self.blocking(move |s| s.append_event(event)).await?;
+        // No subscriber is not an error.
+        let _ = self.bus.send(stored);
+        Ok(())
+    }
+
+    /// The events the runtime records from now on, for the services of `team` the
+    /// actor may read events of, as they are recorded (for dashboards). A subscriber
+    /// that falls more than [`BUS_CAPACITY`] events behind skips ahead and is told how
+    /// many it missed; the store has them all.
+    pub fn subscribe(
+        &self,
+        actor: Actor,
+        team: TeamId,
+    ) -> Result<
+        futures_util::stream::BoxStream<
+            'static,
+            std::result::Result<crate::model::DeploymentEvent, u64>,
+        >,
+    > {
+        use futures_util::StreamExt;
+        self.authorize(
+            actor,
+            Operation::ReadEvents,
+            crate::auth::policy::Target::team(team),
+        )?;
+        let me = self.clone();
+        let receiver = self.bus.subscribe();
+        let stream = futures_util::stream::unfold(receiver, |mut rx| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(e) => return Some((Ok(e), rx)),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                        return Some((Err(n), rx));
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                }
+            }
+        })
+        .filter(move |item| {
+            let visible = match item {
+                Ok(e) => {
+                    e.team == team
+                        && me
+                            .authorized_service(actor, Operation::ReadEvents, team, e.service)
+                            .is_ok()
+                }
+                Err(_) => true,
+            };
+            std::future::ready(visible)
+        });
+        Ok(stream.boxed())
     }
 
     /// Deploys a service: builds its image (when it has a Dockerfile) or takes its
