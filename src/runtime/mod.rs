@@ -134,14 +134,10 @@ impl Kyozo {
         let me = self.clone();
         let receiver = self.bus.subscribe();
         let stream = futures_util::stream::unfold(receiver, |mut rx| async move {
-            loop {
-                match rx.recv().await {
-                    Ok(e) => return Some((Ok(e), rx)),
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                        return Some((Err(n), rx));
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
-                }
+            match rx.recv().await {
+                Ok(e) => Some((Ok(e), rx)),
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => Some((Err(n), rx)),
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => None,
             }
         })
         .filter(move |item| {
