@@ -365,3 +365,63 @@ async fn subscribers_see_their_teams_events_as_they_happen() {
     let nothing = tokio::time::timeout(Duration::from_millis(300), theirs.next()).await;
     assert!(nothing.is_err(), "the other team saw {nothing:?}");
 }
+
+/// A container that carries a service's labels without being one of its containers
+/// (an image's `LABEL`s reach the containers built from it) is not the service's: its
+/// operations leave it alone and its stats do not count it.
+#[tokio::test]
+async fn containers_with_forged_labels_are_not_the_services() {
+    let Some(engine) = engine().await else { return };
+    let image = busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, service) = web(&kyozo, "deploy-httpd");
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
+    kyozo
+        .deploy(owner.actor(), service.team, service.id)
+        .await
+        .unwrap();
+
+    let mut forged = kyozo::backend::ContainerSpec::new(format!("intruder-{}", service.id), &image);
+    forged.command = Some(vec!["sleep".into(), "1000".into()]);
+    forged.labels = std::collections::BTreeMap::from([
+        (LABEL_TEAM.to_string(), service.team.to_string()),
+        (
+            kyozo::backend::LABEL_WORKSPACE.to_string(),
+            service.workspace.to_string(),
+        ),
+        (LABEL_SERVICE.to_string(), service.id.to_string()),
+    ]);
+    let intruder = backend.create(&forged).await.unwrap();
+    backend.start(&intruder).await.unwrap();
+
+    assert_eq!(
+        kyozo
+            .stats(owner.actor(), service.team, service.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    kyozo
+        .stop(
+            owner.actor(),
+            service.team,
+            service.id,
+            Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert!(
+        backend.inspect(&intruder).await.unwrap().running,
+        "left alone"
+    );
+    kyozo
+        .remove_service(owner.actor(), service.team, service.id)
+        .await
+        .unwrap();
+    assert!(
+        backend.inspect(&intruder).await.unwrap().running,
+        "still left alone"
+    );
+}

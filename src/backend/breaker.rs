@@ -18,6 +18,9 @@ use super::{
     ContainerEvent, ContainerSpec, ContainerState, ContainerStats, LogLine, LogOptions,
 };
 
+/// How long a probe call may run before another is let through.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// A circuit breaker around a backend. See the [module docs](self).
 #[derive(Debug)]
 pub struct CircuitBreaker {
@@ -31,6 +34,9 @@ pub struct CircuitBreaker {
 struct State {
     failures: u32,
     open_until: Option<Instant>,
+    /// After the cool-down, one call is let through to probe the engine (a probe that
+    /// never settles, its future dropped, stops counting after [`PROBE_TIMEOUT`]).
+    probe_since: Option<Instant>,
 }
 
 /// Whether the circuit lets calls through.
@@ -80,23 +86,40 @@ impl CircuitBreaker {
 
     /// Refuses the call while the circuit is open.
     fn admit(&self) -> Result<(), BackendError> {
-        let state = self.state();
+        let mut state = self.state();
+        let refuse = |state: &State, wait: Duration| BackendError::Unavailable {
+            endpoint: "the container engine".into(),
+            reason: format!(
+                "circuit open after {} failed calls in a row; the next call goes through in {} ms",
+                state.failures,
+                wait.as_millis()
+            ),
+        };
         match state.open_until {
-            Some(until) if Instant::now() < until => Err(BackendError::Unavailable {
-                endpoint: "the container engine".into(),
-                reason: format!(
-                    "circuit open after {} failed calls in a row; the next call goes through in {} ms",
-                    state.failures,
-                    until.saturating_duration_since(Instant::now()).as_millis()
-                ),
-            }),
-            _ => Ok(()),
+            Some(until) if Instant::now() < until => Err(refuse(
+                &state,
+                until.saturating_duration_since(Instant::now()),
+            )),
+            // Cool-down over: one call probes the engine, the others wait for it.
+            Some(_)
+                if state
+                    .probe_since
+                    .is_some_and(|t| t.elapsed() < PROBE_TIMEOUT) =>
+            {
+                Err(refuse(&state, Duration::ZERO))
+            }
+            Some(_) => {
+                state.probe_since = Some(Instant::now());
+                Ok(())
+            }
+            None => Ok(()),
         }
     }
 
     /// Counts the outcome of a call that went through.
     fn settle<T>(&self, outcome: Result<T, BackendError>) -> Result<T, BackendError> {
         let mut state = self.state();
+        state.probe_since = None;
         match &outcome {
             Err(BackendError::Unavailable { .. }) => {
                 state.failures = state.failures.saturating_add(1);

@@ -103,7 +103,15 @@ impl DockerBackend {
                 message,
             } => BackendError::Conflict(message),
             DockerError::DockerResponseServerError { message, .. } => BackendError::Engine(message),
-            other => unavailable(&self.endpoint, &other),
+            // The engine could not be talked to at all.
+            other @ (DockerError::IOError { .. }
+            | DockerError::HyperResponseError { .. }
+            | DockerError::HyperLegacyError { .. }
+            | DockerError::HttpClientError { .. }
+            | DockerError::RequestTimeoutError
+            | DockerError::SocketNotFoundError(_)) => unavailable(&self.endpoint, &other),
+            // It answered, with something unexpected.
+            other => BackendError::Engine(other.to_string()),
         }
     }
 }
@@ -176,8 +184,8 @@ fn stats_of(s: &ContainerStatsResponse) -> ContainerStats {
         out.memory_limit_bytes = m.limit.unwrap_or(0);
     }
     for n in s.networks.iter().flat_map(|n| n.values()) {
-        out.network_rx_bytes += n.rx_bytes.unwrap_or(0);
-        out.network_tx_bytes += n.tx_bytes.unwrap_or(0);
+        out.network_rx_bytes = out.network_rx_bytes.saturating_add(n.rx_bytes.unwrap_or(0));
+        out.network_tx_bytes = out.network_tx_bytes.saturating_add(n.tx_bytes.unwrap_or(0));
     }
     let entries = s
         .blkio_stats
@@ -185,8 +193,12 @@ fn stats_of(s: &ContainerStatsResponse) -> ContainerStats {
         .and_then(|b| b.io_service_bytes_recursive.as_ref());
     for e in entries.into_iter().flatten() {
         match e.op.as_deref().map(str::to_ascii_lowercase).as_deref() {
-            Some("read") => out.block_read_bytes += e.value.unwrap_or(0),
-            Some("write") => out.block_write_bytes += e.value.unwrap_or(0),
+            Some("read") => {
+                out.block_read_bytes = out.block_read_bytes.saturating_add(e.value.unwrap_or(0));
+            }
+            Some("write") => {
+                out.block_write_bytes = out.block_write_bytes.saturating_add(e.value.unwrap_or(0));
+            }
             _ => {}
         }
     }
@@ -374,8 +386,14 @@ impl ContainerBackend for DockerBackend {
             Ok(()) => Ok(()),
             Err(e) => {
                 let error = self.error("container", id, e);
-                // A start that fails (a port taken...) leaves a Created container.
-                let _ = self.remove(id).await;
+                // A first start that fails (a port taken...) leaves a Created container
+                // that never ran: remove it. A container that ran before is the
+                // service's and stays.
+                if let Ok(state) = self.inspect(id).await
+                    && state.status == "created"
+                {
+                    let _ = self.remove(id).await;
+                }
                 Err(error)
             }
         }

@@ -117,8 +117,8 @@ pub struct PortSpec {
     pub host: Option<u16>,
 }
 
-/// A container to create.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A container to create. Its `Debug` shows env names, never values.
+#[derive(Clone, PartialEq, Default)]
 #[non_exhaustive]
 pub struct ContainerSpec {
     /// Its name; deterministic names make creation idempotent.
@@ -139,6 +139,23 @@ pub struct ContainerSpec {
     pub cpus: Option<f64>,
     /// Restart the container when it exits with an error, at most this many times.
     pub restart_on_failure: Option<u32>,
+}
+
+impl std::fmt::Debug for ContainerSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let env: BTreeMap<&str, &str> = self.env.keys().map(|k| (k.as_str(), "***")).collect();
+        f.debug_struct("ContainerSpec")
+            .field("name", &self.name)
+            .field("image", &self.image)
+            .field("command", &self.command)
+            .field("env", &env)
+            .field("ports", &self.ports)
+            .field("labels", &self.labels)
+            .field("memory_bytes", &self.memory_bytes)
+            .field("cpus", &self.cpus)
+            .field("restart_on_failure", &self.restart_on_failure)
+            .finish()
+    }
 }
 
 impl ContainerSpec {
@@ -293,8 +310,8 @@ pub struct ContainerEvent {
 ///   and the spec's labels; `list` and `events` see only those.
 /// - `create` is idempotent by name: creating a name that exists with the same image
 ///   returns the existing container.
-/// - A `start` that fails removes the container `create` made, so nothing half-made is
-///   left behind.
+/// - A first `start` that fails removes the container `create` made, so nothing
+///   half-made is left behind; a container that ran before is left alone.
 /// - `stop`, `kill` and `remove` of a container that is already gone succeed.
 #[async_trait::async_trait]
 pub trait ContainerBackend: Send + Sync + std::fmt::Debug {

@@ -323,8 +323,10 @@ impl Kyozo {
     /// One sample of every managed running container, summed per service.
     pub(crate) async fn sweep_metrics(&self, backend: &dyn ContainerBackend) -> Result<usize> {
         let containers = backend.list(&BTreeMap::new()).await?;
-        let running: Vec<&crate::backend::ContainerState> =
-            containers.iter().filter(|c| c.running).collect();
+        let running: Vec<&crate::backend::ContainerState> = containers
+            .iter()
+            .filter(|c| c.running && c.name.starts_with("kyozo-"))
+            .collect();
         let ids: Vec<String> = running.iter().map(|c| c.id.clone()).collect();
         let stats = backend.stats(&ids).await?;
         let at = Timestamp::now();
@@ -337,14 +339,14 @@ impl Kyozo {
                 .entry(key)
                 .or_insert_with(|| ServiceMetric::new(key.0, key.1, at));
             m.cpu_percent += s.cpu_percent;
-            m.memory_bytes += s.memory_bytes;
+            m.memory_bytes = m.memory_bytes.saturating_add(s.memory_bytes);
             if s.memory_limit_bytes > 0 {
                 m.memory_percent += s.memory_bytes as f64 / s.memory_limit_bytes as f64 * 100.0;
             }
-            m.network_rx_bytes += s.network_rx_bytes;
-            m.network_tx_bytes += s.network_tx_bytes;
-            m.block_read_bytes += s.block_read_bytes;
-            m.block_write_bytes += s.block_write_bytes;
+            m.network_rx_bytes = m.network_rx_bytes.saturating_add(s.network_rx_bytes);
+            m.network_tx_bytes = m.network_tx_bytes.saturating_add(s.network_tx_bytes);
+            m.block_read_bytes = m.block_read_bytes.saturating_add(s.block_read_bytes);
+            m.block_write_bytes = m.block_write_bytes.saturating_add(s.block_write_bytes);
         }
         let metrics: Vec<ServiceMetric> = per_service.into_values().collect();
         let n = metrics.len();
@@ -371,9 +373,18 @@ impl Kyozo {
                 if service.status == ServiceStatus::Removed {
                     continue;
                 }
-                let found = by_service
+                // Only containers Kyozo named for this service, in its workspace.
+                let prefix = format!("kyozo-{}-", service.name);
+                let (found, foreign): (Vec<_>, Vec<_>) = by_service
                     .remove(&(service.team, service.id))
-                    .unwrap_or_default();
+                    .unwrap_or_default()
+                    .into_iter()
+                    .partition(|c| {
+                        c.name.starts_with(&prefix)
+                            && c.labels.get(crate::backend::LABEL_WORKSPACE)
+                                == Some(&service.workspace.to_string())
+                    });
+                report.orphans.extend(foreign.into_iter().map(|c| c.id));
                 let present: BTreeSet<&str> = found.iter().map(|c| c.id.as_str()).collect();
                 let running: Vec<String> = found
                     .iter()
@@ -437,8 +448,10 @@ impl Kyozo {
                     _ = stopped.changed() => return,
                     next = events.next() => match next {
                         Some(Ok(event)) => {
-                            since = since.max(event.time_nanos + 1);
-                            // A failure to record is retried with the next event.
+                            since = since.max(event.time_nanos.saturating_add(1));
+                            // A failure to record (the store refusing) loses this
+                            // event's record; reconciliation at the next start still
+                            // finds what it changed.
                             let _ = self.on_engine_event(&*backend, event).await;
                         }
                         // The stream broke (the engine went away): reconnect.
@@ -472,6 +485,10 @@ impl Kyozo {
         let Some(service) = self.blocking(move |s| s.service(team, id)).await? else {
             return Ok(());
         };
+        // Only the service's own containers: labels alone prove nothing.
+        if !service.container_ids.contains(&event.id) {
+            return Ok(());
+        }
         self.record(
             NewEvent::new(team, service.workspace, id, kind, Actor::System).with_payload(
                 EventPayload::Exited {
@@ -482,19 +499,22 @@ impl Kyozo {
         )
         .await?;
         if kind == EventKind::Crashed {
-            // Failed when no replica runs any more (the engine may restart it: a
-            // restart policy brings it back, and the next `start` event is the proof).
-            let filter = BTreeMap::from([(LABEL_SERVICE.to_string(), id.to_string())]);
-            let running = backend.list(&filter).await?.into_iter().any(|c| c.running);
-            if !running {
-                let lock = self.service_locks.of(id);
-                let _held = lock.lock().await;
-                if let Some(mut current) = self.blocking(move |s| s.service(team, id)).await?
-                    && current.status.can_transition_to(ServiceStatus::Failed)
-                {
-                    current.status = ServiceStatus::Failed;
-                    self.blocking(move |s| s.put_service(&current)).await?;
-                }
+            // Failed when no replica runs any more, decided under the service's lock on
+            // what runs then (a deployment may have replaced the container meanwhile; a
+            // restart policy may bring it back).
+            let lock = self.service_locks.of(id);
+            let _held = lock.lock().await;
+            if let Some(mut current) = self.blocking(move |s| s.service(team, id)).await?
+                && current.container_ids.contains(&event.id)
+                && !self
+                    .containers_of(backend, &current)
+                    .await?
+                    .iter()
+                    .any(|c| c.running)
+                && current.status.can_transition_to(ServiceStatus::Failed)
+            {
+                current.status = ServiceStatus::Failed;
+                self.blocking(move |s| s.put_service(&current)).await?;
             }
         }
         Ok(())

@@ -166,6 +166,8 @@ impl Kyozo {
         let service = self.authorized_service(actor, Operation::Deploy, team, id)?;
         let lock = self.service_locks.of(id);
         let _held = lock.lock().await;
+        // What it is now, not before the wait for the lock.
+        let service = self.current(service).await?;
         self.deploy_locked(actor, service, None).await
     }
 
@@ -384,26 +386,22 @@ impl Kyozo {
             published.push((id.clone(), ports));
         }
 
-        // 4. Retire the previous deployment's containers.
-        let mut filter = BTreeMap::new();
-        filter.insert(LABEL_SERVICE.to_string(), service.id.to_string());
+        // 4. Retire the previous deployment's containers. The new ones are ready: a
+        // failure here is not the deployment's, and is left for the next one.
         let mut retired = Vec::new();
-        let existing = backend
-            .list(&filter)
+        let existing = self
+            .containers_of(backend, service)
             .await
-            .map_err(|e| ("retire", e.into()))?;
+            .unwrap_or_default();
         for old in existing {
             if old.labels.get(LABEL_DEPLOYMENT) != Some(&deployment.to_string()) {
-                self.service_locks.expect_exit(&old.id);
-                backend
-                    .stop(&old.id, Duration::from_secs(10))
-                    .await
-                    .map_err(|e| ("retire", e.into()))?;
-                backend
-                    .remove(&old.id)
-                    .await
-                    .map_err(|e| ("retire", e.into()))?;
-                retired.push(old.id);
+                if old.running {
+                    self.service_locks.expect_exit(&old.id);
+                }
+                let _ = backend.stop(&old.id, Duration::from_secs(10)).await;
+                if backend.remove(&old.id).await.is_ok() {
+                    retired.push(old.id);
+                }
             }
         }
         Ok(DeployReport {
@@ -427,16 +425,47 @@ impl Kyozo {
             .remove(id)
     }
 
-    /// The service's containers on the backend (any deployment), sorted by name.
-    async fn containers_of(
+    /// The service's containers on the backend (any deployment), sorted by name: those
+    /// Kyozo named for it whose team, workspace and service labels all match. Labels
+    /// alone prove nothing (an image's `LABEL`s reach the containers built from it).
+    pub(crate) async fn containers_of(
         &self,
         backend: &dyn ContainerBackend,
         service: &ServiceInstance,
     ) -> Result<Vec<crate::backend::ContainerState>> {
-        let filter = BTreeMap::from([(LABEL_SERVICE.to_string(), service.id.to_string())]);
-        let mut found = backend.list(&filter).await?;
+        let filter = BTreeMap::from([
+            (LABEL_TEAM.to_string(), service.team.to_string()),
+            (LABEL_WORKSPACE.to_string(), service.workspace.to_string()),
+            (LABEL_SERVICE.to_string(), service.id.to_string()),
+        ]);
+        let prefix = format!("kyozo-{}-", service.name);
+        let mut found: Vec<_> = backend
+            .list(&filter)
+            .await?
+            .into_iter()
+            .filter(|c| c.name.starts_with(&prefix))
+            .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(found)
+    }
+
+    /// The service as stored now; a removed service takes no more operations.
+    async fn current(&self, service: ServiceInstance) -> Result<ServiceInstance> {
+        let (team, id) = (service.team, service.id);
+        let now = self
+            .blocking(move |s| s.service(team, id))
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "service",
+                id: id.to_string(),
+            })?;
+        if now.status == ServiceStatus::Removed {
+            return Err(Error::NotFound {
+                kind: "service",
+                id: id.to_string(),
+            });
+        }
+        Ok(now)
     }
 
     async fn set_status(
@@ -475,10 +504,14 @@ impl Kyozo {
         let backend = self.backend_or_err()?;
         let lock = self.service_locks.of(id);
         let _held = lock.lock().await;
+        // What it is now, not before the wait for the lock.
+        let service = self.current(service).await?;
         let started = Instant::now();
         let mut ids = Vec::new();
         for c in self.containers_of(&*backend, &service).await? {
-            self.service_locks.expect_exit(&c.id);
+            if c.running {
+                self.service_locks.expect_exit(&c.id);
+            }
             backend.stop(&c.id, grace).await?;
             ids.push(c.id);
         }
@@ -500,6 +533,8 @@ impl Kyozo {
         let backend = self.backend_or_err()?;
         let lock = self.service_locks.of(id);
         let _held = lock.lock().await;
+        // What it is now, not before the wait for the lock.
+        let service = self.current(service).await?;
         let started = Instant::now();
         let mut ids = Vec::new();
         for c in self.containers_of(&*backend, &service).await? {
@@ -536,10 +571,14 @@ impl Kyozo {
         let backend = self.backend_or_err()?;
         let lock = self.service_locks.of(id);
         let _held = lock.lock().await;
+        // What it is now, not before the wait for the lock.
+        let service = self.current(service).await?;
         let started = Instant::now();
         let mut ids = Vec::new();
         for c in self.containers_of(&*backend, &service).await? {
-            self.service_locks.expect_exit(&c.id);
+            if c.running {
+                self.service_locks.expect_exit(&c.id);
+            }
             backend.stop(&c.id, Duration::from_secs(10)).await?;
             backend.start(&c.id).await?;
             wait_ready(&*backend, &service, &c.id).await?;
@@ -579,6 +618,8 @@ impl Kyozo {
         let backend = self.backend_or_err()?;
         let lock = self.service_locks.of(id);
         let _held = lock.lock().await;
+        // What it is now, not before the wait for the lock.
+        let service = self.current(service).await?;
         let started = Instant::now();
         let current = self.containers_of(&*backend, &service).await?;
         let Some(first) = current.first() else {
@@ -618,7 +659,9 @@ impl Kyozo {
                 }
             } else {
                 for c in current.iter().rev().take((from - replicas) as usize) {
-                    self.service_locks.expect_exit(&c.id);
+                    if c.running {
+                        self.service_locks.expect_exit(&c.id);
+                    }
                     backend.stop(&c.id, Duration::from_secs(10)).await?;
                     backend.remove(&c.id).await?;
                 }
@@ -664,6 +707,8 @@ impl Kyozo {
         let service = self.authorized_service(actor, Operation::Rollback, team, id)?;
         let lock = self.service_locks.of(id);
         let _held = lock.lock().await;
+        // What it is now, not before the wait for the lock.
+        let service = self.current(service).await?;
         let history = self
             .blocking(move |s| s.latest_events(team, id, 100_000))
             .await?;
@@ -715,10 +760,14 @@ impl Kyozo {
         let backend = self.backend_or_err()?;
         let lock = self.service_locks.of(id);
         let _held = lock.lock().await;
+        // What it is now, not before the wait for the lock.
+        let service = self.current(service).await?;
         let mut ids = Vec::new();
         let mut images = std::collections::BTreeSet::new();
         for c in self.containers_of(&*backend, &service).await? {
-            self.service_locks.expect_exit(&c.id);
+            if c.running {
+                self.service_locks.expect_exit(&c.id);
+            }
             backend.remove(&c.id).await?;
             if c.image.starts_with("kyozo/") {
                 images.insert(c.image.clone());
