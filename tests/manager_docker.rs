@@ -302,3 +302,39 @@ async fn health_checks_and_metrics_are_recorded() {
     assert!(lines.iter().all(|(_, l)| l.is_ok()));
     manager.shutdown().await;
 }
+
+/// A busy container's CPU use shows in the metrics (from the difference between two
+/// sweeps: one-shot stats carry no earlier sample).
+#[tokio::test]
+async fn cpu_use_is_measured_between_sweeps() {
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (owner, s) = service(&kyozo, "deploy-httpd", |s| {
+        s.config.command = Some(vec!["sh".into(), "-c".into(), "while :; do :; done".into()]);
+    });
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, s.team.to_string());
+    kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
+    let mut config = kyozo::runtime::ManagerConfig::default();
+    config.metrics_interval = Duration::from_millis(500);
+    let manager = kyozo.start_manager_with(config).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let metrics = kyozo
+            .metrics(
+                owner.actor(),
+                s.team,
+                s.id,
+                kyozo::model::Timestamp::from_millis(0),
+                kyozo::model::Timestamp::now(),
+            )
+            .unwrap();
+        if metrics.iter().any(|m| m.cpu_percent > 10.0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{metrics:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    manager.shutdown().await;
+}

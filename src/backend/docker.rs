@@ -179,6 +179,15 @@ fn stats_of(s: &ContainerStatsResponse) -> ContainerStats {
         cpu_percent: cpu_percent(s),
         ..ContainerStats::default()
     };
+    if let Some(c) = &s.cpu_stats {
+        out.cpu_total_nanos = c
+            .cpu_usage
+            .as_ref()
+            .and_then(|u| u.total_usage)
+            .unwrap_or(0);
+        out.system_cpu_nanos = c.system_cpu_usage.unwrap_or(0);
+        out.online_cpus = c.online_cpus.unwrap_or(1).max(1);
+    }
     if let Some(m) = &s.memory_stats {
         out.memory_bytes = m.usage.unwrap_or(0);
         out.memory_limit_bytes = m.limit.unwrap_or(0);

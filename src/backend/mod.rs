@@ -265,6 +265,29 @@ pub struct ContainerStats {
     pub block_read_bytes: u64,
     /// Bytes written to block devices.
     pub block_write_bytes: u64,
+    /// CPU time the container used since it started, in nanoseconds (with the two
+    /// figures below, two samples give the CPU use between them when `cpu_percent`,
+    /// which needs the engine's previous sample, is 0).
+    pub cpu_total_nanos: u64,
+    /// The host's CPU time at the sample, in nanoseconds.
+    pub system_cpu_nanos: u64,
+    /// The CPUs the container may use.
+    pub online_cpus: u32,
+}
+
+impl ContainerStats {
+    /// CPU use in percent of one core between an `earlier` sample of the same container
+    /// and this one (0 when the host's clock did not move).
+    pub fn cpu_percent_since(&self, earlier: &ContainerStats) -> f64 {
+        let cpu = self.cpu_total_nanos.saturating_sub(earlier.cpu_total_nanos) as f64;
+        let system = self
+            .system_cpu_nanos
+            .saturating_sub(earlier.system_cpu_nanos) as f64;
+        if system <= 0.0 {
+            return 0.0;
+        }
+        cpu / system * f64::from(self.online_cpus.max(1)) * 100.0
+    }
 }
 
 /// What happened to a container, normalized from the engine's event stream.

@@ -311,8 +311,9 @@ impl Kyozo {
         every: Duration,
         mut stopped: tokio::sync::watch::Receiver<bool>,
     ) {
+        let mut previous = BTreeMap::new();
         loop {
-            let _ = self.sweep_metrics(&*backend).await;
+            let _ = self.sweep_metrics(&*backend, &mut previous).await;
             tokio::select! {
                 _ = stopped.changed() => return,
                 () = tokio::time::sleep(every) => {}
@@ -321,7 +322,12 @@ impl Kyozo {
     }
 
     /// One sample of every managed running container, summed per service.
-    pub(crate) async fn sweep_metrics(&self, backend: &dyn ContainerBackend) -> Result<usize> {
+    /// `previous` holds each container's last sample: CPU use is the difference since.
+    pub(crate) async fn sweep_metrics(
+        &self,
+        backend: &dyn ContainerBackend,
+        previous: &mut BTreeMap<String, crate::backend::ContainerStats>,
+    ) -> Result<usize> {
         let containers = backend.list(&BTreeMap::new()).await?;
         let running: Vec<&crate::backend::ContainerState> = containers
             .iter()
@@ -338,7 +344,10 @@ impl Kyozo {
             let m = per_service
                 .entry(key)
                 .or_insert_with(|| ServiceMetric::new(key.0, key.1, at));
-            m.cpu_percent += s.cpu_percent;
+            m.cpu_percent += match previous.get(&c.id) {
+                Some(earlier) if s.cpu_percent == 0.0 => s.cpu_percent_since(earlier),
+                _ => s.cpu_percent,
+            };
             m.memory_bytes = m.memory_bytes.saturating_add(s.memory_bytes);
             if s.memory_limit_bytes > 0 {
                 m.memory_percent += s.memory_bytes as f64 / s.memory_limit_bytes as f64 * 100.0;
@@ -348,6 +357,7 @@ impl Kyozo {
             m.block_read_bytes = m.block_read_bytes.saturating_add(s.block_read_bytes);
             m.block_write_bytes = m.block_write_bytes.saturating_add(s.block_write_bytes);
         }
+        *previous = stats;
         let metrics: Vec<ServiceMetric> = per_service.into_values().collect();
         let n = metrics.len();
         self.blocking(move |s| s.record_metrics(&metrics)).await?;
