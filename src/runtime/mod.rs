@@ -163,11 +163,9 @@ impl Kyozo {
     /// `deployment_completed` or `deployment_failed` with the error and the duration.
     /// A failed deployment removes what it created and leaves the previous one running.
     pub async fn deploy(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<DeployReport> {
-        let service = self.authorized_service(actor, Operation::Deploy, team, id)?;
-        let lock = self.service_locks.of(id);
-        let _held = lock.lock().await;
-        // What it is now, not before the wait for the lock.
-        let service = self.current(service).await?;
+        let (_held, service) = self
+            .lock_service(actor, Operation::Deploy, team, id)
+            .await?;
         self.deploy_locked(actor, service, None).await
     }
 
@@ -395,10 +393,7 @@ impl Kyozo {
             .unwrap_or_default();
         for old in existing {
             if old.labels.get(LABEL_DEPLOYMENT) != Some(&deployment.to_string()) {
-                if old.running {
-                    self.service_locks.expect_exit(&old.id);
-                }
-                let _ = backend.stop(&old.id, Duration::from_secs(10)).await;
+                let _ = self.stop_own(backend, &old, Duration::from_secs(10)).await;
                 if backend.remove(&old.id).await.is_ok() {
                     retired.push(old.id);
                 }
@@ -447,6 +442,34 @@ impl Kyozo {
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(found)
+    }
+
+    /// Authorizes `op` on the service, waits for the service's lock, and returns the
+    /// lock and the service as stored once it is held (a removed service takes no more
+    /// operations).
+    async fn lock_service(
+        &self,
+        actor: Actor,
+        op: Operation,
+        team: TeamId,
+        id: ServiceId,
+    ) -> Result<(tokio::sync::OwnedMutexGuard<()>, ServiceInstance)> {
+        let service = self.authorized_service(actor, op, team, id)?;
+        let held = self.service_locks.of(id).lock_owned().await;
+        Ok((held, self.current(service).await?))
+    }
+
+    /// Stops one of the service's containers on Kyozo's behalf: its exit is no crash.
+    async fn stop_own(
+        &self,
+        backend: &dyn ContainerBackend,
+        container: &crate::backend::ContainerState,
+        grace: Duration,
+    ) -> std::result::Result<(), BackendError> {
+        if container.running {
+            self.service_locks.expect_exit(&container.id);
+        }
+        backend.stop(&container.id, grace).await
     }
 
     /// The service as stored now; a removed service takes no more operations.
@@ -500,19 +523,12 @@ impl Kyozo {
         id: ServiceId,
         grace: Duration,
     ) -> Result<()> {
-        let service = self.authorized_service(actor, Operation::Stop, team, id)?;
+        let (_held, service) = self.lock_service(actor, Operation::Stop, team, id).await?;
         let backend = self.backend_or_err()?;
-        let lock = self.service_locks.of(id);
-        let _held = lock.lock().await;
-        // What it is now, not before the wait for the lock.
-        let service = self.current(service).await?;
         let started = Instant::now();
         let mut ids = Vec::new();
         for c in self.containers_of(&*backend, &service).await? {
-            if c.running {
-                self.service_locks.expect_exit(&c.id);
-            }
-            backend.stop(&c.id, grace).await?;
+            self.stop_own(&*backend, &c, grace).await?;
             ids.push(c.id);
         }
         self.set_status(&service, ServiceStatus::Stopped, |s| {
@@ -529,12 +545,8 @@ impl Kyozo {
 
     /// Starts the service's stopped containers and records `started`.
     pub async fn start(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
-        let service = self.authorized_service(actor, Operation::Start, team, id)?;
+        let (_held, service) = self.lock_service(actor, Operation::Start, team, id).await?;
         let backend = self.backend_or_err()?;
-        let lock = self.service_locks.of(id);
-        let _held = lock.lock().await;
-        // What it is now, not before the wait for the lock.
-        let service = self.current(service).await?;
         let started = Instant::now();
         let mut ids = Vec::new();
         for c in self.containers_of(&*backend, &service).await? {
@@ -567,19 +579,15 @@ impl Kyozo {
 
     /// Stops and starts the service's containers and records `restarted`.
     pub async fn restart(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
-        let service = self.authorized_service(actor, Operation::Restart, team, id)?;
+        let (_held, service) = self
+            .lock_service(actor, Operation::Restart, team, id)
+            .await?;
         let backend = self.backend_or_err()?;
-        let lock = self.service_locks.of(id);
-        let _held = lock.lock().await;
-        // What it is now, not before the wait for the lock.
-        let service = self.current(service).await?;
         let started = Instant::now();
         let mut ids = Vec::new();
         for c in self.containers_of(&*backend, &service).await? {
-            if c.running {
-                self.service_locks.expect_exit(&c.id);
-            }
-            backend.stop(&c.id, Duration::from_secs(10)).await?;
+            self.stop_own(&*backend, &c, Duration::from_secs(10))
+                .await?;
             backend.start(&c.id).await?;
             wait_ready(&*backend, &service, &c.id).await?;
             ids.push(c.id);
@@ -659,10 +667,7 @@ impl Kyozo {
                 }
             } else {
                 for c in current.iter().rev().take((from - replicas) as usize) {
-                    if c.running {
-                        self.service_locks.expect_exit(&c.id);
-                    }
-                    backend.stop(&c.id, Duration::from_secs(10)).await?;
+                    self.stop_own(&*backend, c, Duration::from_secs(10)).await?;
                     backend.remove(&c.id).await?;
                 }
             }
@@ -704,11 +709,9 @@ impl Kyozo {
         id: ServiceId,
         to: Option<DeploymentId>,
     ) -> Result<DeployReport> {
-        let service = self.authorized_service(actor, Operation::Rollback, team, id)?;
-        let lock = self.service_locks.of(id);
-        let _held = lock.lock().await;
-        // What it is now, not before the wait for the lock.
-        let service = self.current(service).await?;
+        let (_held, service) = self
+            .lock_service(actor, Operation::Rollback, team, id)
+            .await?;
         let history = self
             .blocking(move |s| s.latest_events(team, id, 100_000))
             .await?;
@@ -756,12 +759,10 @@ impl Kyozo {
     /// Removes the service's containers and the images Kyozo built for it, marks it
     /// removed and records `removed`. Its history stays.
     pub async fn remove_service(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
-        let service = self.authorized_service(actor, Operation::Remove, team, id)?;
+        let (_held, service) = self
+            .lock_service(actor, Operation::Remove, team, id)
+            .await?;
         let backend = self.backend_or_err()?;
-        let lock = self.service_locks.of(id);
-        let _held = lock.lock().await;
-        // What it is now, not before the wait for the lock.
-        let service = self.current(service).await?;
         let mut ids = Vec::new();
         let mut images = std::collections::BTreeSet::new();
         for c in self.containers_of(&*backend, &service).await? {
