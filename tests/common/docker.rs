@@ -123,7 +123,9 @@ impl Drop for Cleanup {
             .unwrap_or_default();
         if !images.is_empty() {
             let _ = std::process::Command::new("docker")
-                .args(["rmi", "-f"])
+                // Keep untagged parent layers: another test's build may be using them
+                // as its cache at this moment (removing them made its build fail).
+                .args(["rmi", "-f", "--no-prune"])
                 .args(&images)
                 .output();
         }
