@@ -42,6 +42,14 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An endpoint could not listen on its address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
     /// No such record visible to the actor. A record of another team answers this too,
     /// so nothing leaks about other teams.
     #[error("{kind} {id} not found")]

@@ -24,7 +24,9 @@ pub struct Kyozo {
     /// One lock per service: operations on a service run one at a time.
     pub(crate) service_locks: Arc<crate::runtime::ServiceLocks>,
     /// Every event the runtime records, for [`Kyozo::subscribe`].
-    pub(crate) bus: tokio::sync::broadcast::Sender<DeploymentEvent>,
+    pub(crate) bus: Arc<crate::runtime::EventBus>,
+    /// Where the services' endpoints send connections.
+    pub(crate) routes: Arc<crate::runtime::Routes>,
 }
 
 /// Builds a [`Kyozo`]: where its state lives.
@@ -151,7 +153,8 @@ impl KyozoBuilder {
             engine: Arc::new(engine),
             backend: self.backend,
             service_locks: Arc::default(),
-            bus: tokio::sync::broadcast::channel(crate::runtime::BUS_CAPACITY).0,
+            bus: Arc::default(),
+            routes: Arc::default(),
         })
     }
 }

@@ -15,7 +15,8 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::{
     BackendError, BackendInfo, BuildProgress, BuildSpec, Capabilities, ContainerBackend,
-    ContainerEvent, ContainerSpec, ContainerState, ContainerStats, LogLine, LogOptions,
+    ContainerEvent, ContainerSpec, ContainerState, ContainerStats, ExecOutput, ImageInfo, LogLine,
+    LogOptions,
 };
 
 /// How long a probe call may run before another is let through.
@@ -227,5 +228,21 @@ impl ContainerBackend for CircuitBreaker {
 
     async fn wait(&self, id: &str) -> Result<i64, BackendError> {
         guarded!(self, self.inner.wait(id))
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, BackendError> {
+        guarded!(self, self.inner.exec(id, argv, timeout))
+    }
+
+    async fn list_images(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ImageInfo>, BackendError> {
+        guarded!(self, self.inner.list_images(labels))
     }
 }

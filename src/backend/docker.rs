@@ -11,21 +11,22 @@ use std::time::Duration;
 
 use bollard::Docker;
 use bollard::errors::Error as DockerError;
+use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ContainerStatsResponse, EventMessageTypeEnum, HostConfig, PortBinding,
-    RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerStatsResponse, EventMessageTypeEnum, ExecConfig, HostConfig,
+    PortBinding, RestartPolicy, RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
     BuildImageOptions, CreateContainerOptions, EventsOptions, KillContainerOptions,
-    ListContainersOptions, LogsOptions, RemoveContainerOptions, RemoveImageOptions, StatsOptions,
-    StopContainerOptions,
+    ListContainersOptions, ListImagesOptionsBuilder, LogsOptions, RemoveContainerOptions,
+    RemoveImageOptions, StatsOptions, StopContainerOptions,
 };
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::{
     BackendError, BackendInfo, BuildProgress, BuildSpec, Capabilities, ContainerBackend,
     ContainerEvent, ContainerEventKind, ContainerSpec, ContainerState, ContainerStats,
-    LABEL_MANAGED_BY, LogLine, LogOptions,
+    EXEC_OUTPUT_LIMIT, ExecOutput, ImageInfo, LABEL_MANAGED_BY, LogLine, LogOptions,
 };
 
 /// The oldest Docker Engine API Kyozo talks to.
@@ -238,6 +239,8 @@ impl ContainerBackend for DockerBackend {
             replicas: true,
             host_ports: true,
             build: true,
+            exec: true,
+            restart_policies: true,
         }
     }
 
@@ -351,9 +354,19 @@ impl ContainerBackend for DockerBackend {
             port_bindings: Some(bindings),
             memory: spec.memory_bytes,
             nano_cpus: spec.cpus.map(|c| (c * 1e9) as i64),
-            restart_policy: spec.restart_on_failure.map(|n| RestartPolicy {
-                name: Some(RestartPolicyNameEnum::ON_FAILURE),
-                maximum_retry_count: Some(i64::from(n)),
+            restart_policy: Some(match spec.restart {
+                crate::model::RestartPolicy::Never => RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::NO),
+                    maximum_retry_count: None,
+                },
+                crate::model::RestartPolicy::OnFailure { max_retries } => RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::ON_FAILURE),
+                    maximum_retry_count: Some(i64::from(max_retries)),
+                },
+                crate::model::RestartPolicy::Always => RestartPolicy {
+                    name: Some(RestartPolicyNameEnum::UNLESS_STOPPED),
+                    maximum_retry_count: None,
+                },
             }),
             ..HostConfig::default()
         };
@@ -679,5 +692,88 @@ impl ContainerBackend for DockerBackend {
             Some(Err(e)) => Err(self.error("container", id, e)),
             None => Err(BackendError::Engine(format!("waiting for {id}: no answer"))),
         }
+    }
+
+    async fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, BackendError> {
+        let config = ExecConfig {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(argv.to_vec()),
+            ..ExecConfig::default()
+        };
+        let run = async {
+            let exec = self
+                .docker
+                .create_exec(id, config)
+                .await
+                .map_err(|e| self.error("container", id, e))?;
+            let mut kept: Vec<u8> = Vec::new();
+            match self
+                .docker
+                .start_exec(&exec.id, None::<StartExecOptions>)
+                .await
+                .map_err(|e| self.error("container", id, e))?
+            {
+                StartExecResults::Attached { mut output, .. } => {
+                    while let Some(chunk) = output.next().await {
+                        let chunk = chunk.map_err(|e| self.error("container", id, e))?;
+                        kept.extend_from_slice(&chunk.into_bytes());
+                        if kept.len() > EXEC_OUTPUT_LIMIT {
+                            kept.drain(..kept.len() - EXEC_OUTPUT_LIMIT);
+                        }
+                    }
+                }
+                StartExecResults::Detached => {}
+            }
+            let inspected = self
+                .docker
+                .inspect_exec(&exec.id)
+                .await
+                .map_err(|e| self.error("container", id, e))?;
+            Ok(ExecOutput {
+                exit_code: inspected.exit_code.unwrap_or(-1),
+                output: String::from_utf8_lossy(&kept).into_owned(),
+            })
+        };
+        tokio::time::timeout(timeout, run)
+            .await
+            .unwrap_or_else(|_| {
+                Err(BackendError::Timeout {
+                    what: format!("`{}` in container {id}", argv.join(" ")),
+                    seconds: timeout.as_secs(),
+                })
+            })
+    }
+
+    async fn list_images(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ImageInfo>, BackendError> {
+        let options = ListImagesOptionsBuilder::new()
+            .filters(&label_filters(labels))
+            .build();
+        let images = self
+            .docker
+            .list_images(Some(options))
+            .await
+            .map_err(|e| self.error("image", "(list)", e))?;
+        Ok(images
+            .into_iter()
+            .map(|i| ImageInfo {
+                id: i.id,
+                tags: i
+                    .repo_tags
+                    .into_iter()
+                    .filter(|t| t != "<none>:<none>")
+                    .collect(),
+                labels: i.labels.into_iter().collect(),
+                created: i.created,
+            })
+            .collect())
     }
 }

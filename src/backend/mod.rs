@@ -2,8 +2,8 @@
 //! engine's types in its signature. [`DockerBackend`](docker::DockerBackend) talks to a
 //! real Docker Engine.
 //!
-//! Status: the seam and the Docker backend's container and image operations (issue 5,
-//! in progress); the runtime API and its manager loops are not built yet.
+//! [`CircuitBreaker`] wraps any backend so that an engine that went away fails calls
+//! fast. [`conformance`] is the suite every backend must pass.
 
 pub mod breaker;
 pub mod docker;
@@ -79,6 +79,14 @@ pub enum BackendError {
         /// Why.
         reason: String,
     },
+    /// An operation did not finish in time.
+    #[error("{what} did not finish within {seconds} s")]
+    Timeout {
+        /// What was waited for.
+        what: String,
+        /// How long.
+        seconds: u64,
+    },
     /// Any other refusal of the engine.
     #[error("the container engine refused: {0}")]
     Engine(String),
@@ -106,6 +114,11 @@ pub struct Capabilities {
     pub host_ports: bool,
     /// Building images from a folder.
     pub build: bool,
+    /// Running a command in a running container ([`ContainerBackend::exec`]).
+    pub exec: bool,
+    /// Restarting containers that exit with an error
+    /// ([`ContainerSpec::restart`]).
+    pub restart_policies: bool,
 }
 
 /// A port to publish.
@@ -137,8 +150,8 @@ pub struct ContainerSpec {
     pub memory_bytes: Option<i64>,
     /// CPU limit in cores.
     pub cpus: Option<f64>,
-    /// Restart the container when it exits with an error, at most this many times.
-    pub restart_on_failure: Option<u32>,
+    /// Whether the engine restarts the container when it exits.
+    pub restart: crate::model::RestartPolicy,
 }
 
 impl std::fmt::Debug for ContainerSpec {
@@ -153,7 +166,7 @@ impl std::fmt::Debug for ContainerSpec {
             .field("labels", &self.labels)
             .field("memory_bytes", &self.memory_bytes)
             .field("cpus", &self.cpus)
-            .field("restart_on_failure", &self.restart_on_failure)
+            .field("restart", &self.restart)
             .finish()
     }
 }
@@ -223,6 +236,34 @@ pub struct ContainerState {
     pub ports: BTreeMap<u16, u16>,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+}
+
+/// What a command run in a container ([`ContainerBackend::exec`]) did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ExecOutput {
+    /// Its exit code.
+    pub exit_code: i64,
+    /// The last [`EXEC_OUTPUT_LIMIT`] bytes of its output (stdout and stderr together),
+    /// lossily decoded.
+    pub output: String,
+}
+
+/// How much of a command's output [`ExecOutput`] keeps.
+pub const EXEC_OUTPUT_LIMIT: usize = 4096;
+
+/// An image Kyozo built, as the engine lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ImageInfo {
+    /// The engine's id.
+    pub id: String,
+    /// Its tags (`kyozo/web:1a2b3c4d`).
+    pub tags: Vec<String>,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+    /// When it was made, Unix seconds.
+    pub created: i64,
 }
 
 /// A line of a container's log.
@@ -350,6 +391,11 @@ pub trait ContainerBackend: Send + Sync + std::fmt::Debug {
     ) -> Result<String, BackendError>;
     /// Removes an image (and its untagged parents); an absent image is not an error.
     async fn remove_image(&self, image: &str) -> Result<(), BackendError>;
+    /// The managed images carrying every label of `labels`.
+    async fn list_images(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<ImageInfo>, BackendError>;
     /// Creates a container (not started); returns its id.
     async fn create(&self, spec: &ContainerSpec) -> Result<String, BackendError>;
     /// Starts a created container.
@@ -384,4 +430,12 @@ pub trait ContainerBackend: Send + Sync + std::fmt::Debug {
     ) -> BoxStream<'static, Result<ContainerEvent, BackendError>>;
     /// Waits until a container stops; returns its exit code.
     async fn wait(&self, id: &str) -> Result<i64, BackendError>;
+    /// Runs `argv` in a running container and waits for it, at most `timeout`
+    /// ([`BackendError::Timeout`] after that; the command may still run).
+    async fn exec(
+        &self,
+        id: &str,
+        argv: &[String],
+        timeout: Duration,
+    ) -> Result<ExecOutput, BackendError>;
 }

@@ -55,11 +55,16 @@ pub enum EventKind {
     OomKilled,
     /// The service was removed.
     Removed,
+    /// An operation other than a deployment (start, stop, restart, scale) failed; its
+    /// error names the operation (detail `operation`) and the step.
+    OperationFailed,
+    /// The manager removed dead containers or images no deployment needs any more.
+    CleanedUp,
 }
 
 impl EventKind {
     /// Every kind.
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::ServiceCreated,
         EventKind::ConfigChanged,
         EventKind::DeploymentStarted,
@@ -76,6 +81,8 @@ impl EventKind {
         EventKind::Crashed,
         EventKind::OomKilled,
         EventKind::Removed,
+        EventKind::OperationFailed,
+        EventKind::CleanedUp,
     ];
 
     /// The kind as written in JSON (`deployment_started`).
@@ -97,6 +104,8 @@ impl EventKind {
             EventKind::Crashed => "crashed",
             EventKind::OomKilled => "oom_killed",
             EventKind::Removed => "removed",
+            EventKind::OperationFailed => "operation_failed",
+            EventKind::CleanedUp => "cleaned_up",
         }
     }
 
@@ -121,12 +130,20 @@ impl EventKind {
                 | (K::RolledBack, P::RolledBack { .. })
                 | (K::HealthPassed | K::HealthFailed, P::Health { .. })
                 | (K::Crashed | K::OomKilled, P::Exited { .. })
+                | (
+                    K::OperationFailed,
+                    P::None | P::Containers { .. } | P::Scaled { .. }
+                )
+                | (K::CleanedUp, P::CleanedUp { .. })
         )
     }
 
     /// Whether events of this kind must say what went wrong.
     pub fn requires_error(self) -> bool {
-        matches!(self, EventKind::DeploymentFailed)
+        matches!(
+            self,
+            EventKind::DeploymentFailed | EventKind::OperationFailed
+        )
     }
 
     /// Whether events of this kind report a failure (and so may carry an error).
@@ -134,6 +151,7 @@ impl EventKind {
         matches!(
             self,
             EventKind::DeploymentFailed
+                | EventKind::OperationFailed
                 | EventKind::HealthFailed
                 | EventKind::Crashed
                 | EventKind::OomKilled
@@ -211,6 +229,13 @@ pub enum EventPayload {
         /// Its exit code, if known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         exit_code: Option<i64>,
+    },
+    /// What a cleanup removed.
+    CleanedUp {
+        /// Dead containers removed.
+        containers: Vec<String>,
+        /// Images removed (their tags).
+        images: Vec<String>,
     },
 }
 
@@ -409,6 +434,7 @@ fn payload_name(p: &EventPayload) -> &'static str {
         EventPayload::RolledBack { .. } => "rolled_back",
         EventPayload::Health { .. } => "health",
         EventPayload::Exited { .. } => "exited",
+        EventPayload::CleanedUp { .. } => "cleaned_up",
     }
 }
 

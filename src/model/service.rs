@@ -370,6 +370,36 @@ impl HealthCheckConfig {
     }
 }
 
+/// Whether the engine restarts a service's containers when they exit on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RestartPolicy {
+    /// Never (the default, as in compose): a crash leaves the replica down.
+    #[default]
+    Never,
+    /// When it exits with a non-zero code, at most `max_retries` times in a row (the
+    /// engine waits longer between attempts each time).
+    OnFailure {
+        /// The most attempts (1-100).
+        max_retries: u32,
+    },
+    /// Whenever it exits, unless Kyozo stopped it.
+    Always,
+}
+
+impl RestartPolicy {
+    /// Checks the policy.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        match self {
+            RestartPolicy::OnFailure { max_retries } if !(1..=100).contains(max_retries) => Err(
+                ValidationError::out_of_range("config.restart.max_retries", max_retries, "1-100"),
+            ),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// How a service is built and run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
@@ -386,6 +416,9 @@ pub struct DeploymentConfig {
     /// Build arguments.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build_args: BTreeMap<String, String>,
+    /// Whether the engine restarts its containers when they exit on their own.
+    #[serde(default)]
+    pub restart: RestartPolicy,
 }
 
 /// One service of a workspace, and everything Kyozo knows about running it.
@@ -494,6 +527,7 @@ impl ServiceInstance {
         if let Some(hc) = &self.health_check {
             hc.validate()?;
         }
+        self.config.restart.validate()?;
         if let Some(c) = self.confidence
             && !(0.0..=1.0).contains(&c)
         {

@@ -12,14 +12,18 @@
 //!   an `oom_killed` event. The stream resumes from the last event it saw when the
 //!   engine comes back.
 //!
-//! - **Health checks** of every running service that declares one (http, tcp), each
-//!   recorded as a [`HealthCheck`]; a change from passing to failing (or back) is a
-//!   `health_failed` / `health_passed` event.
+//! - **Health checks** of every running service that declares one (http, tcp, command),
+//!   its replicas probed concurrently, each result recorded as a [`HealthCheck`]; a
+//!   change from passing to failing (or back) is a `health_failed` / `health_passed`
+//!   event.
+//! - **Restarts by the engine**: a crashed container that the service's restart policy
+//!   brings back is a `restarted` event (by the system) and the service runs again.
 //! - **Metrics**: one [`ServiceMetric`] per service per sweep (cpu, memory, network,
 //!   block I/O of its containers together), from concurrent one-shot stats.
-//!
-//! Not built yet (issue 5): cleanup of dead containers and unreferenced images, command
-//! probes (they need exec).
+//! - **Cleanup**: containers of Kyozo's that exited and that no service counts as its
+//!   own any more (left by an interrupted deployment), and images Kyozo built that no
+//!   container uses and that are not among a service's newest deployments (kept for
+//!   rollback), are removed; a `cleaned_up` event says what went.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -34,8 +38,8 @@ use crate::backend::{
 };
 use crate::error::Result;
 use crate::model::{
-    EventKind, EventPayload, HealthCheck, HealthProbe, HealthStatus, NewEvent, ServiceId,
-    ServiceInstance, ServiceMetric, ServiceStatus, TeamId, Timestamp,
+    EventKind, EventPayload, HealthCheck, HealthStatus, NewEvent, ServiceId, ServiceInstance,
+    ServiceMetric, ServiceStatus, TeamId, Timestamp,
 };
 
 /// How often the manager works.
@@ -47,6 +51,11 @@ pub struct ManagerConfig {
     pub health_interval: Option<Duration>,
     /// Time between metric sweeps.
     pub metrics_interval: Duration,
+    /// Time between cleanups.
+    pub cleanup_interval: Duration,
+    /// The images of how many of a service's newest completed deployments a cleanup
+    /// keeps (for rollback), besides those containers use.
+    pub keep_images: usize,
 }
 
 impl Default for ManagerConfig {
@@ -54,8 +63,32 @@ impl Default for ManagerConfig {
         Self {
             health_interval: None,
             metrics_interval: Duration::from_secs(60),
+            cleanup_interval: Duration::from_secs(600),
+            keep_images: 3,
         }
     }
+}
+
+/// What one [`Kyozo::sweep`] did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Sweep {
+    /// Services whose health was checked.
+    pub checked: usize,
+    /// Of those, the ones found unhealthy.
+    pub unhealthy: usize,
+    /// Services whose metrics were recorded.
+    pub measured: usize,
+}
+
+/// What one [`Kyozo::cleanup`] removed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Cleanup {
+    /// Dead containers.
+    pub containers: Vec<String>,
+    /// Images (their tags, or ids when untagged).
+    pub images: Vec<String>,
 }
 
 /// The background work of a [`Kyozo`]. Dropping it stops the work; [`shutdown`]
@@ -99,6 +132,9 @@ impl Drop for Manager {
     }
 }
 
+/// How many services' health checks run at once.
+const HEALTH_CONCURRENCY: usize = 32;
+
 fn ids_of(labels: &BTreeMap<String, String>) -> Option<(TeamId, ServiceId)> {
     let team = labels.get(LABEL_TEAM)?.parse().ok()?;
     let service = labels.get(LABEL_SERVICE)?.parse().ok()?;
@@ -124,46 +160,86 @@ impl Kyozo {
         let since = now_nanos();
         let reconciled = self.reconcile(&*backend).await?;
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let me = self.clone();
-        let events_backend = backend.clone();
-        let events_stopped = stopped.clone();
-        let watcher = tokio::spawn(async move {
-            me.watch_events(events_backend, since, events_stopped).await;
-        });
-        let me = self.clone();
-        let health_backend = backend.clone();
-        let health_stopped = stopped.clone();
+        let mut tasks = Vec::new();
+        let (me, b, st) = (self.clone(), backend.clone(), stopped.clone());
+        tasks.push(tokio::spawn(async move {
+            me.watch_events(b, since, st).await;
+        }));
+        let (me, b, st) = (self.clone(), backend.clone(), stopped.clone());
         let health_every = config.health_interval;
-        let health = tokio::spawn(async move {
-            me.health_loop(health_backend, health_every, health_stopped)
-                .await;
-        });
-        let me = self.clone();
+        tasks.push(tokio::spawn(async move {
+            me.health_loop(b, health_every, st).await;
+        }));
+        let (me, b, st) = (self.clone(), backend.clone(), stopped.clone());
         let every = config.metrics_interval;
-        let metrics = tokio::spawn(async move {
-            me.metrics_loop(backend, every, stopped).await;
-        });
+        tasks.push(tokio::spawn(async move {
+            me.metrics_loop(b, every, st).await;
+        }));
+        let (me, mut st) = (self.clone(), stopped);
+        tasks.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = st.changed() => return,
+                    () = tokio::time::sleep(config.cleanup_interval) => {}
+                }
+                let _ = me.cleanup_with(&*backend, config.keep_images).await;
+            }
+        }));
         Ok(Manager {
             stop,
-            tasks: vec![watcher, health, metrics],
+            tasks,
             reconciled,
         })
     }
 
     /// Every running service of every team.
     async fn running_services(&self) -> Result<Vec<ServiceInstance>> {
-        let teams = self.blocking(|s| s.teams()).await?;
-        let mut out = Vec::new();
-        for team in teams {
-            let tid = team.id;
-            let services = self.blocking(move |s| s.services(tid, None)).await?;
-            out.extend(
-                services
-                    .into_iter()
-                    .filter(|s| s.status == ServiceStatus::Running),
-            );
-        }
-        Ok(out)
+        Ok(self
+            .all_services()
+            .await?
+            .into_iter()
+            .filter(|s| s.status == ServiceStatus::Running)
+            .collect())
+    }
+
+    /// Every service of every team, removed ones included.
+    async fn all_services(&self) -> Result<Vec<ServiceInstance>> {
+        self.blocking(|s| {
+            let mut out = Vec::new();
+            for team in s.teams()? {
+                out.extend(s.services(team.id, None)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// One health check of every running service that has one and one metrics sample
+    /// of every running service, done concurrently and recorded (what the manager does
+    /// at its intervals, at once: for a program that runs no manager, or a test).
+    pub async fn sweep(&self) -> Result<Sweep> {
+        let backend = self.backend_or_err()?;
+        let services = self.running_services().await?;
+        let health = async {
+            let statuses: Vec<HealthStatus> =
+                futures_util::stream::iter(services.iter().filter(|s| s.health_check.is_some()))
+                    .map(|s| self.check_health(&*backend, s))
+                    .buffer_unordered(HEALTH_CONCURRENCY)
+                    .collect()
+                    .await;
+            statuses
+        };
+        let mut previous = BTreeMap::new();
+        let metrics = self.sweep_metrics(&*backend, &mut previous);
+        let (statuses, measured) = tokio::join!(health, metrics);
+        Ok(Sweep {
+            checked: statuses.len(),
+            unhealthy: statuses
+                .iter()
+                .filter(|s| **s == HealthStatus::Unhealthy)
+                .count(),
+            measured: measured?,
+        })
     }
 
     async fn health_loop(
@@ -176,45 +252,56 @@ impl Kyozo {
         let mut last: BTreeMap<ServiceId, HealthStatus> = BTreeMap::new();
         loop {
             let now = tokio::time::Instant::now();
-            if let Ok(services) = self.running_services().await {
-                for service in services {
-                    let Some(check) = service.health_check.clone() else {
-                        continue;
-                    };
-                    if due.get(&service.id).is_some_and(|d| *d > now) {
-                        continue;
+            let services = self.running_services().await.unwrap_or_default();
+            let mut checks = Vec::new();
+            for service in services {
+                let Some(check) = service.health_check.clone() else {
+                    continue;
+                };
+                if due.get(&service.id).is_some_and(|d| *d > now) {
+                    continue;
+                }
+                due.insert(service.id, now + every.unwrap_or(check.interval));
+                checks.push((service, check));
+            }
+            let results: Vec<_> = futures_util::stream::iter(checks)
+                .map(|(service, check)| {
+                    let backend = &backend;
+                    async move {
+                        let status = self.check_health(&**backend, &service).await;
+                        (service, check, status)
                     }
-                    due.insert(service.id, now + every.unwrap_or(check.interval));
-                    let status = self.check_health(&*backend, &service).await;
-                    let before = last.insert(service.id, status);
-                    let flipped = match (before, status) {
-                        (Some(b), s) => b != s,
-                        (None, s) => s == HealthStatus::Unhealthy,
+                })
+                .buffer_unordered(HEALTH_CONCURRENCY)
+                .collect()
+                .await;
+            for (service, check, status) in results {
+                let before = last.insert(service.id, status);
+                let flipped = match (before, status) {
+                    (Some(b), s) => b != s,
+                    (None, s) => s == HealthStatus::Unhealthy,
+                };
+                if flipped && status != HealthStatus::Unknown {
+                    let kind = if status == HealthStatus::Healthy {
+                        EventKind::HealthPassed
+                    } else {
+                        EventKind::HealthFailed
                     };
-                    if flipped && status != HealthStatus::Unknown {
-                        let kind = if status == HealthStatus::Healthy {
-                            EventKind::HealthPassed
-                        } else {
-                            EventKind::HealthFailed
-                        };
-                        let _ = self
-                            .record(
-                                NewEvent::new(
-                                    service.team,
-                                    service.workspace,
-                                    service.id,
-                                    kind,
-                                    Actor::System,
-                                )
-                                .with_payload(
-                                    EventPayload::Health {
-                                        kind: check.probe.kind(),
-                                        target: check.probe.target(),
-                                    },
-                                ),
+                    let _ = self
+                        .record(
+                            NewEvent::new(
+                                service.team,
+                                service.workspace,
+                                service.id,
+                                kind,
+                                Actor::System,
                             )
-                            .await;
-                    }
+                            .with_payload(EventPayload::Health {
+                                kind: check.probe.kind(),
+                                target: check.probe.target(),
+                            }),
+                        )
+                        .await;
                 }
             }
             tokio::select! {
@@ -224,8 +311,8 @@ impl Kyozo {
         }
     }
 
-    /// Probes every container of `service` once and records the result; the service
-    /// is healthy when every container passes.
+    /// Probes every running container of `service` once, concurrently, and records
+    /// the result; the service is healthy when every container passes.
     async fn check_health(
         &self,
         backend: &dyn ContainerBackend,
@@ -234,62 +321,31 @@ impl Kyozo {
         let Some(check) = service.health_check.as_ref() else {
             return HealthStatus::Unknown;
         };
-        let filter = BTreeMap::from([(LABEL_SERVICE.to_string(), service.id.to_string())]);
-        let containers = match backend.list(&filter).await {
-            Ok(c) => c,
-            Err(_) => return HealthStatus::Unknown,
+        let Ok(containers) = self.containers_of(backend, service).await else {
+            return HealthStatus::Unknown;
         };
         let started = std::time::Instant::now();
-        let mut error = None;
-        let mut status = HealthStatus::Healthy;
-        for c in containers.iter().filter(|c| c.running) {
-            let passed = match &check.probe {
-                HealthProbe::Http {
-                    port,
-                    path,
-                    expect_status,
-                } => match c.ports.get(port) {
-                    Some(host) => match super::http_status(*host, path).await {
-                        Some(code) if expect_status.map_or(code < 400, |e| code == e) => true,
-                        Some(code) => {
-                            error = Some(format!("{}: status {code}", c.name));
-                            false
-                        }
-                        None => {
-                            error = Some(format!("{}: no answer on :{port}{path}", c.name));
-                            false
-                        }
-                    },
-                    None => {
-                        error = Some(format!("{}: port {port} is not published", c.name));
-                        false
-                    }
-                },
-                HealthProbe::Tcp { port } => match c.ports.get(port) {
-                    Some(host) => {
-                        let ok = tokio::time::timeout(
-                            check.timeout,
-                            tokio::net::TcpStream::connect(("127.0.0.1", *host)),
-                        )
-                        .await
-                        .is_ok_and(|r| r.is_ok());
-                        if !ok {
-                            error = Some(format!("{}: :{port} refused the connection", c.name));
-                        }
-                        ok
-                    }
-                    None => false,
-                },
-                HealthProbe::Command { .. } => return HealthStatus::Unknown,
-            };
-            if !passed {
-                status = HealthStatus::Unhealthy;
-            }
-        }
-        if !containers.iter().any(|c| c.running) {
-            status = HealthStatus::Unhealthy;
-            error = Some("no container runs".into());
-        }
+        let running: Vec<_> = containers.iter().filter(|c| c.running).collect();
+        let failures: Vec<String> = futures_util::future::join_all(running.iter().map(|c| async {
+            super::probe::probe(backend, &check.probe, c, check.timeout)
+                .await
+                .err()
+                .map(|e| format!("{}: {e}", c.name))
+        }))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+        let (status, error) = if running.is_empty() {
+            (
+                HealthStatus::Unhealthy,
+                Some("no container runs".to_string()),
+            )
+        } else if let Some(first) = failures.first() {
+            (HealthStatus::Unhealthy, Some(first.clone()))
+        } else {
+            (HealthStatus::Healthy, None)
+        };
         let mut record = HealthCheck::new(
             service.team,
             service.id,
@@ -321,30 +377,36 @@ impl Kyozo {
         }
     }
 
-    /// One sample of every managed running container, summed per service.
-    /// `previous` holds each container's last sample: CPU use is the difference since.
+    /// One sample of every running container of a running service, summed per
+    /// service. `previous` holds each container's last sample: CPU use is the
+    /// difference since. Only containers a service records count (labels alone prove
+    /// nothing).
     pub(crate) async fn sweep_metrics(
         &self,
         backend: &dyn ContainerBackend,
         previous: &mut BTreeMap<String, crate::backend::ContainerStats>,
     ) -> Result<usize> {
-        let containers = backend.list(&BTreeMap::new()).await?;
-        let running: Vec<&crate::backend::ContainerState> = containers
-            .iter()
-            .filter(|c| c.running && c.name.starts_with("kyozo-"))
+        let owner: BTreeMap<String, (TeamId, ServiceId)> = self
+            .running_services()
+            .await?
+            .into_iter()
+            .flat_map(|s| {
+                let key = (s.team, s.id);
+                s.container_ids.into_iter().map(move |c| (c, key))
+            })
             .collect();
-        let ids: Vec<String> = running.iter().map(|c| c.id.clone()).collect();
+        let ids: Vec<String> = owner.keys().cloned().collect();
         let stats = backend.stats(&ids).await?;
         let at = Timestamp::now();
         let mut per_service: BTreeMap<(TeamId, ServiceId), ServiceMetric> = BTreeMap::new();
-        for c in running {
-            let (Some(key), Some(s)) = (ids_of(&c.labels), stats.get(&c.id)) else {
+        for (id, s) in &stats {
+            let Some(key) = owner.get(id).copied() else {
                 continue;
             };
             let m = per_service
                 .entry(key)
                 .or_insert_with(|| ServiceMetric::new(key.0, key.1, at));
-            m.cpu_percent += match previous.get(&c.id) {
+            m.cpu_percent += match previous.get(id) {
                 Some(earlier) if s.cpu_percent == 0.0 => s.cpu_percent_since(earlier),
                 _ => s.cpu_percent,
             };
@@ -362,6 +424,122 @@ impl Kyozo {
         let n = metrics.len();
         self.blocking(move |s| s.record_metrics(&metrics)).await?;
         Ok(n)
+    }
+
+    /// Removes Kyozo's dead containers that no service counts as its own and the
+    /// images Kyozo built that no container uses and that are not among the images of
+    /// a service's `keep_images` newest completed deployments; records a `cleaned_up`
+    /// event for each service that lost something. Containers and images of services
+    /// the store does not know are left alone: they may be another Kyozo's.
+    pub async fn cleanup(&self, keep_images: usize) -> Result<Cleanup> {
+        let backend = self.backend_or_err()?;
+        self.cleanup_with(&*backend, keep_images).await
+    }
+
+    async fn cleanup_with(
+        &self,
+        backend: &dyn ContainerBackend,
+        keep_images: usize,
+    ) -> Result<Cleanup> {
+        let services = self.all_services().await?;
+        let mut done = Cleanup::default();
+        let mut in_use: BTreeSet<String> = BTreeSet::new();
+        let mut kept: BTreeSet<String> = BTreeSet::new();
+        for service in &services {
+            let (team, id) = (service.team, service.id);
+            // Under the service's lock: no operation of it is half-way.
+            let lock = self.service_locks.of(id);
+            let _held = lock.lock().await;
+            let Some(current) = self.blocking(move |s| s.service(team, id)).await? else {
+                continue;
+            };
+            let mut removed = Vec::new();
+            for c in self.containers_of(backend, &current).await? {
+                in_use.insert(c.image.clone());
+                let dead = !c.running && matches!(c.status.as_str(), "exited" | "dead" | "created");
+                if dead && !current.container_ids.contains(&c.id) {
+                    self.service_locks.expect_exit(&c.id);
+                    if backend.remove(&c.id).await.is_ok() {
+                        removed.push(c.id);
+                    }
+                }
+            }
+            if current.status != ServiceStatus::Removed {
+                kept.extend(current.image.clone());
+                let history = self
+                    .blocking(move |s| s.latest_events(team, id, 100_000))
+                    .await?;
+                kept.extend(
+                    history
+                        .iter()
+                        .rev()
+                        .filter(|e| e.kind == EventKind::DeploymentCompleted)
+                        .filter_map(|e| match &e.payload {
+                            EventPayload::Deployment {
+                                image: Some(image), ..
+                            } => Some(image.clone()),
+                            _ => None,
+                        })
+                        .take(keep_images),
+                );
+            }
+            if !removed.is_empty() {
+                self.record(
+                    NewEvent::new(
+                        team,
+                        current.workspace,
+                        id,
+                        EventKind::CleanedUp,
+                        Actor::System,
+                    )
+                    .with_payload(EventPayload::CleanedUp {
+                        containers: removed.clone(),
+                        images: Vec::new(),
+                    }),
+                )
+                .await?;
+                done.containers.extend(removed);
+            }
+        }
+        // Images: only those built for a service the store knows.
+        let known: BTreeMap<String, &ServiceInstance> =
+            services.iter().map(|s| (s.id.to_string(), s)).collect();
+        for image in backend.list_images(&BTreeMap::new()).await? {
+            let Some(service) = image.labels.get(LABEL_SERVICE).and_then(|id| known.get(id)) else {
+                continue;
+            };
+            if image.labels.get(LABEL_TEAM) != Some(&service.team.to_string()) {
+                continue;
+            }
+            let used = image
+                .tags
+                .iter()
+                .any(|t| in_use.contains(t) || kept.contains(t))
+                || in_use.contains(&image.id);
+            if used {
+                continue;
+            }
+            let name = image.tags.first().cloned().unwrap_or(image.id.clone());
+            if backend.remove_image(&name).await.is_ok() {
+                let _ = self
+                    .record(
+                        NewEvent::new(
+                            service.team,
+                            service.workspace,
+                            service.id,
+                            EventKind::CleanedUp,
+                            Actor::System,
+                        )
+                        .with_payload(EventPayload::CleanedUp {
+                            containers: Vec::new(),
+                            images: vec![name.clone()],
+                        }),
+                    )
+                    .await;
+                done.images.push(name);
+            }
+        }
+        Ok(done)
     }
 
     async fn reconcile(&self, backend: &dyn ContainerBackend) -> Result<Reconciliation> {
@@ -487,6 +665,7 @@ impl Kyozo {
         let (kind, exit_code) = match event.kind {
             ContainerEventKind::Died { exit_code } => (EventKind::Crashed, exit_code),
             ContainerEventKind::Oom => (EventKind::OomKilled, None),
+            ContainerEventKind::Started => return self.on_started(backend, team, id, event).await,
             _ => return Ok(()),
         };
         if kind == EventKind::Crashed && self.expected_exit(&event.id) {
@@ -498,6 +677,20 @@ impl Kyozo {
         // Only the service's own containers: labels alone prove nothing.
         if !service.container_ids.contains(&event.id) {
             return Ok(());
+        }
+        if kind == EventKind::Crashed {
+            // No more connections to it; remember its restart count, so that a start
+            // with a higher one is known as the restart policy's.
+            drop(self.routes.remove(id, std::slice::from_ref(&event.id)));
+            let restarts = backend
+                .inspect(&event.id)
+                .await
+                .map_or(0, |s| s.restart_count);
+            self.service_locks
+                .crashed
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(event.id.clone(), restarts);
         }
         self.record(
             NewEvent::new(team, service.workspace, id, kind, Actor::System).with_payload(
@@ -528,5 +721,59 @@ impl Kyozo {
             }
         }
         Ok(())
+    }
+
+    /// A container of the service started: when it had crashed and the engine's
+    /// restart count went up, the restart policy brought it back: a `restarted` event
+    /// by the system, routes to it again, and the service runs.
+    async fn on_started(
+        &self,
+        backend: &dyn ContainerBackend,
+        team: TeamId,
+        id: ServiceId,
+        event: ContainerEvent,
+    ) -> Result<()> {
+        let Some(before) = self
+            .service_locks
+            .crashed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&event.id)
+        else {
+            return Ok(());
+        };
+        let state = backend.inspect(&event.id).await?;
+        if state.restart_count <= before || !state.running {
+            return Ok(());
+        }
+        let lock = self.service_locks.of(id);
+        let _held = lock.lock().await;
+        let Some(mut current) = self.blocking(move |s| s.service(team, id)).await? else {
+            return Ok(());
+        };
+        if !current.container_ids.contains(&event.id) {
+            return Ok(());
+        }
+        self.routes
+            .add(id, &[(state.id.clone(), state.ports.clone())]);
+        if current.status == ServiceStatus::Failed {
+            current.status = ServiceStatus::Running;
+            current.started_at = Some(Timestamp::now());
+            let stored = current.clone();
+            self.blocking(move |s| s.put_service(&stored)).await?;
+        }
+        self.record(
+            NewEvent::new(
+                team,
+                current.workspace,
+                id,
+                EventKind::Restarted,
+                Actor::System,
+            )
+            .with_payload(EventPayload::Containers {
+                ids: vec![event.id.clone()],
+            }),
+        )
+        .await
     }
 }

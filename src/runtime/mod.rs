@@ -1,19 +1,23 @@
 //! The runtime: deploying and managing services on a [`ContainerBackend`], every action
 //! recorded as [`DeploymentEvent`](crate::model::DeploymentEvent)s.
 //!
-//! Status (issue 5, in progress): `Kyozo::deploy` (build or take the image, create and
-//! start the replicas, wait until they answer, then retire the previous deployment's
-//! containers) and `Kyozo::remove_containers`. Scale, rollback, the manager loops
-//! (health, metrics, engine events, reconciliation, cleanup) and the circuit breaker
-//! are not built yet.
-
+//! - `Kyozo::deploy` builds or takes the image, starts the new replicas, waits until
+//!   they are ready (the service's health check), moves the service's [`Endpoint`]
+//!   routes to them, lets the old replicas' open connections finish, then retires the
+//!   old replicas; `start`, `stop`, `restart`, `scale`, `rollback`, `remove_service`
+//!   act on what a deployment made, and record a failure event when they fail part-way.
+//! - The [`Manager`] runs in the background: health checks, metrics, the engine's
+//!   events (crashes, OOM kills, restarts by the restart policy), reconciliation and
+//!   cleanup.
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::Kyozo;
 
+mod endpoint;
 mod manager;
+mod probe;
 use crate::auth::Actor;
 use crate::auth::policy::Operation;
 use crate::backend::{
@@ -22,11 +26,61 @@ use crate::backend::{
 };
 use crate::error::{Error, Result};
 use crate::model::{
-    DeploymentId, EventError, EventKind, EventPayload, HealthProbe, NewEvent, ServiceId,
-    ServiceInstance, ServiceStatus, TeamId, Timestamp,
+    DeploymentId, EventError, EventKind, EventPayload, NewEvent, ServiceId, ServiceInstance,
+    ServiceStatus, TeamId, Timestamp,
 };
 use crate::store::{Store, StoreExt};
-pub use manager::{Manager, ManagerConfig, Reconciliation};
+pub use endpoint::Endpoint;
+pub(crate) use endpoint::Routes;
+pub use manager::{Cleanup, Manager, ManagerConfig, Reconciliation, Sweep};
+
+/// How long an update waits for the connections still open to the replicas it
+/// retires (through an [`Endpoint`]) before it stops them.
+const DRAIN_LIMIT: Duration = Duration::from_secs(10);
+
+/// How long a container Kyozo stops gets to exit before it is killed.
+const STOP_GRACE: Duration = Duration::from_secs(10);
+
+/// The runtime's events as they are recorded, one channel per team, so a subscriber
+/// that falls behind is told how many of its own team's events it missed.
+#[derive(Debug, Default)]
+pub(crate) struct EventBus {
+    teams: Mutex<HashMap<TeamId, tokio::sync::broadcast::Sender<crate::model::DeploymentEvent>>>,
+}
+
+impl EventBus {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        HashMap<TeamId, tokio::sync::broadcast::Sender<crate::model::DeploymentEvent>>,
+    > {
+        self.teams
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn send(&self, event: crate::model::DeploymentEvent) {
+        let mut teams = self.lock();
+        let team = event.team;
+        if let Some(sender) = teams.get(&team)
+            && sender.send(event).is_err()
+        {
+            // Nobody listens any more.
+            teams.remove(&team);
+        }
+    }
+
+    fn subscribe(
+        &self,
+        team: TeamId,
+    ) -> tokio::sync::broadcast::Receiver<crate::model::DeploymentEvent> {
+        self.lock()
+            .entry(team)
+            .or_insert_with(|| tokio::sync::broadcast::channel(BUS_CAPACITY).0)
+            .subscribe()
+    }
+}
 
 /// One async lock per service, so operations on a service run one at a time while
 /// different services proceed concurrently.
@@ -35,6 +89,9 @@ pub struct ServiceLocks {
     locks: Mutex<HashMap<ServiceId, Arc<tokio::sync::Mutex<()>>>>,
     /// Containers Kyozo is stopping or removing itself: their exit is no crash.
     expected: Mutex<std::collections::HashSet<String>>,
+    /// Containers that crashed, with their restart count then: a start with a higher
+    /// count is the engine applying the restart policy.
+    crashed: Mutex<HashMap<String, i64>>,
 }
 
 impl ServiceLocks {
@@ -69,8 +126,26 @@ pub struct DeployReport {
     /// Whether a health check gated the switch (without one, Kyozo cannot promise an
     /// update without downtime).
     pub health_gated: bool,
+    /// How the previous deployment's replicas were replaced.
+    pub strategy: UpdateStrategy,
     /// How long it took.
     pub duration: Duration,
+}
+
+/// How a deployment replaced the one before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UpdateStrategy {
+    /// Nothing ran before.
+    Fresh,
+    /// The new replicas started and became ready, the service's endpoint routes moved
+    /// to them, then the old ones stopped: no gap, when a health check says "ready".
+    Rolling,
+    /// The old replicas stopped before the new ones started, because the service
+    /// publishes a fixed host port that two containers cannot hold at once (reach it
+    /// through an [`Endpoint`] instead for updates without a gap). Had the new replicas
+    /// failed, the old ones would have started again.
+    Recreate,
 }
 
 /// Events a [`Kyozo::subscribe`] stream may fall behind before it skips ahead.
@@ -106,15 +181,53 @@ impl Kyozo {
 
     async fn record(&self, event: NewEvent) -> Result<()> {
         let stored = self.blocking(move |s| s.append_event(event)).await?;
-        // No subscriber is not an error.
-        let _ = self.bus.send(stored);
+        self.bus.send(stored);
         Ok(())
+    }
+
+    /// Records `operation_failed` for an operation that failed (best-effort: the
+    /// operation's own error is what the caller gets) and returns the outcome.
+    async fn recorded<T>(
+        &self,
+        actor: Actor,
+        service: &ServiceInstance,
+        operation: &'static str,
+        started: Instant,
+        outcome: Result<T>,
+    ) -> Result<T> {
+        if let Err(error) = &outcome {
+            let _ = self
+                .record(
+                    NewEvent::new(
+                        service.team,
+                        service.workspace,
+                        service.id,
+                        EventKind::OperationFailed,
+                        actor,
+                    )
+                    .with_error(
+                        EventError::new(error.to_string()).with_detail("operation", operation),
+                    )
+                    .with_duration(started.elapsed()),
+                )
+                .await;
+            // With no replica left running, the service has failed.
+            if let Ok(backend) = self.backend_or_err()
+                && let Ok(containers) = self.containers_of(&*backend, service).await
+                && !containers.iter().any(|c| c.running)
+            {
+                let _ = self
+                    .set_status(service, ServiceStatus::Failed, |_| {})
+                    .await;
+            }
+        }
+        outcome
     }
 
     /// The events the runtime records from now on, for the services of `team` the
     /// actor may read events of, as they are recorded (for dashboards). A subscriber
-    /// that falls more than [`BUS_CAPACITY`] events behind skips ahead and is told how
-    /// many it missed; the store has them all.
+    /// that falls more than [`BUS_CAPACITY`] of its team's events behind skips ahead and
+    /// is told how many of them it missed (`Err(n)`); the store has them all.
     pub fn subscribe(
         &self,
         actor: Actor,
@@ -132,7 +245,7 @@ impl Kyozo {
             crate::auth::policy::Target::team(team),
         )?;
         let me = self.clone();
-        let receiver = self.bus.subscribe();
+        let receiver = self.bus.subscribe(team);
         let stream = futures_util::stream::unfold(receiver, |mut rx| async move {
             match rx.recv().await {
                 Ok(e) => Some((Ok(e), rx)),
@@ -335,68 +448,73 @@ impl Kyozo {
             })?,
         };
 
-        // 2. The containers.
+        // 2. The replicas. A service publishing a fixed host port cannot run the old and
+        // the new container at once: the old ones stop first (and start again if the
+        // new ones fail).
         let replicas = service.replicas.max(1);
-        let mut containers = Vec::new();
-        for i in 0..replicas {
-            let mut spec =
-                ContainerSpec::new(format!("kyozo-{}-{short}-{i}", service.name), &image);
-            spec.command = service.config.command.clone();
-            spec.env = service
-                .env
-                .iter()
-                .map(|(k, v)| (k.clone(), v.expose().to_string()))
-                .collect();
-            spec.ports = service
-                .ports
-                .iter()
-                .map(|p| PortSpec {
-                    container: p.container_port,
-                    host: if replicas == 1 { p.host_port } else { None },
-                })
-                .collect();
-            spec.labels = labels.clone();
-            spec.memory_bytes = service.limits.memory_bytes.map(|m| m as i64);
-            spec.cpus = service.limits.cpus;
-            let id = backend
-                .create(&spec)
-                .await
-                .map_err(|e| ("create", e.into()))?;
-            created.push(id.clone());
-            backend.start(&id).await.map_err(|e| ("start", e.into()))?;
-            containers.push(id);
+        let old: Vec<crate::backend::ContainerState> = self
+            .containers_of(backend, service)
+            .await
+            .map_err(|e| ("create", e))?
+            .into_iter()
+            .filter(|c| c.labels.get(LABEL_DEPLOYMENT) != Some(&deployment.to_string()))
+            .collect();
+        let fixed_port = replicas == 1 && service.ports.iter().any(|p| p.host_port.is_some());
+        let strategy = if !old.iter().any(|c| c.running) {
+            UpdateStrategy::Fresh
+        } else if fixed_port {
+            UpdateStrategy::Recreate
+        } else {
+            UpdateStrategy::Rolling
+        };
+        let mut paused = Vec::new();
+        if strategy == UpdateStrategy::Recreate {
+            let ids: Vec<String> = old.iter().map(|c| c.id.clone()).collect();
+            self.routes.remove(service.id, &ids).wait(DRAIN_LIMIT).await;
+            for c in old.iter().filter(|c| c.running) {
+                self.stop_own(backend, c, STOP_GRACE)
+                    .await
+                    .map_err(|e| ("stop", e.into()))?;
+                paused.push(c.id.clone());
+            }
         }
+        let started = self
+            .start_replicas(backend, service, &image, &labels, &short, replicas, created)
+            .await;
+        let published = match started {
+            Ok(published) => published,
+            Err(failure) => {
+                // Bring back what ran before.
+                for id in &paused {
+                    if backend.start(id).await.is_ok()
+                        && let Ok(state) = backend.inspect(id).await
+                    {
+                        self.routes.add(service.id, &[(state.id, state.ports)]);
+                    }
+                }
+                return Err(failure);
+            }
+        };
         self.record(
             event(EventKind::Started).with_payload(EventPayload::Containers {
-                ids: containers.clone(),
+                ids: published.iter().map(|(c, _)| c.clone()).collect(),
             }),
         )
         .await
         .map_err(|e| ("start", e))?;
 
-        // 3. Ready: the health check, else the first port, else running.
-        let health_gated = service.health_check.is_some();
-        let mut published = Vec::new();
-        for id in &containers {
-            let ports = wait_ready(backend, service, id)
-                .await
-                .map_err(|e| ("health", e))?;
-            published.push((id.clone(), ports));
-        }
-
-        // 4. Retire the previous deployment's containers. The new ones are ready: a
-        // failure here is not the deployment's, and is left for the next one.
+        // 3. Switch: connections go to the new replicas; the old ones finish what they
+        // serve, then retire. A failure here is not the deployment's (the new replicas
+        // run), and what is left is for the next deployment or the cleanup.
+        self.routes
+            .set(service.id, &published)
+            .wait(DRAIN_LIMIT)
+            .await;
         let mut retired = Vec::new();
-        let existing = self
-            .containers_of(backend, service)
-            .await
-            .unwrap_or_default();
-        for old in existing {
-            if old.labels.get(LABEL_DEPLOYMENT) != Some(&deployment.to_string()) {
-                let _ = self.stop_own(backend, &old, Duration::from_secs(10)).await;
-                if backend.remove(&old.id).await.is_ok() {
-                    retired.push(old.id);
-                }
+        for c in old {
+            let _ = self.stop_own(backend, &c, STOP_GRACE).await;
+            if backend.remove(&c.id).await.is_ok() {
+                retired.push(c.id);
             }
         }
         Ok(DeployReport {
@@ -404,9 +522,45 @@ impl Kyozo {
             image,
             containers: published,
             retired,
-            health_gated,
+            health_gated: service.health_check.is_some(),
+            strategy,
             duration: Duration::ZERO,
         })
+    }
+
+    /// Creates and starts `replicas` containers of a deployment, each waited until
+    /// ready; returns them with their published ports. Every container made is pushed
+    /// to `created` (for the caller to remove on failure).
+    #[allow(clippy::too_many_arguments)]
+    async fn start_replicas(
+        &self,
+        backend: &dyn ContainerBackend,
+        service: &ServiceInstance,
+        image: &str,
+        labels: &BTreeMap<String, String>,
+        short: &str,
+        replicas: u32,
+        created: &mut Vec<String>,
+    ) -> std::result::Result<Vec<(String, BTreeMap<u16, u16>)>, (&'static str, Error)> {
+        let mut ids = Vec::new();
+        for i in 0..replicas {
+            let spec = replica_spec(service, image, labels, short, i, replicas);
+            let id = backend
+                .create(&spec)
+                .await
+                .map_err(|e| ("create", e.into()))?;
+            created.push(id.clone());
+            backend.start(&id).await.map_err(|e| ("start", e.into()))?;
+            ids.push(id);
+        }
+        let mut published = Vec::new();
+        for id in ids {
+            let ports = wait_ready(backend, service, &id)
+                .await
+                .map_err(|e| ("health", e))?;
+            published.push((id, ports));
+        }
+        Ok(published)
     }
 }
 
@@ -515,7 +669,7 @@ impl Kyozo {
     }
 
     /// Stops the service's containers (each gets `grace` to exit) and records
-    /// `stopped`.
+    /// `stopped` (or `operation_failed`).
     pub async fn stop(
         &self,
         actor: Actor,
@@ -524,13 +678,22 @@ impl Kyozo {
         grace: Duration,
     ) -> Result<()> {
         let (_held, service) = self.lock_service(actor, Operation::Stop, team, id).await?;
-        let backend = self.backend_or_err()?;
         let started = Instant::now();
-        let mut ids = Vec::new();
-        for c in self.containers_of(&*backend, &service).await? {
-            self.stop_own(&*backend, &c, grace).await?;
-            ids.push(c.id);
+        let outcome = async {
+            let backend = self.backend_or_err()?;
+            let containers = self.containers_of(&*backend, &service).await?;
+            self.routes.set(id, &[]).wait(grace).await;
+            let mut ids = Vec::new();
+            for c in containers {
+                self.stop_own(&*backend, &c, grace).await?;
+                ids.push(c.id);
+            }
+            Ok(ids)
         }
+        .await;
+        let ids = self
+            .recorded(actor, &service, "stop", started, outcome)
+            .await?;
         self.set_status(&service, ServiceStatus::Stopped, |s| {
             s.stopped_at = Some(Timestamp::now())
         })
@@ -543,28 +706,35 @@ impl Kyozo {
         .await
     }
 
-    /// Starts the service's stopped containers and records `started`.
+    /// Starts the service's stopped containers, waits until they are ready and records
+    /// `started` (or `operation_failed`).
     pub async fn start(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
         let (_held, service) = self.lock_service(actor, Operation::Start, team, id).await?;
-        let backend = self.backend_or_err()?;
         let started = Instant::now();
-        let mut ids = Vec::new();
-        for c in self.containers_of(&*backend, &service).await? {
-            if !c.running {
+        let outcome = async {
+            let backend = self.backend_or_err()?;
+            let containers = self.containers_of(&*backend, &service).await?;
+            if containers.is_empty() {
+                return Err(Error::Deploy {
+                    service: service.name.clone(),
+                    step: "start",
+                    message: "it has no containers: deploy it first".into(),
+                });
+            }
+            for c in containers.iter().filter(|c| !c.running) {
                 backend.start(&c.id).await?;
             }
-            ids.push(c.id);
+            let mut ready = Vec::new();
+            for c in &containers {
+                ready.push((c.id.clone(), wait_ready(&*backend, &service, &c.id).await?));
+            }
+            drop(self.routes.set(id, &ready));
+            Ok(ready.into_iter().map(|(c, _)| c).collect::<Vec<_>>())
         }
-        if ids.is_empty() {
-            return Err(Error::Deploy {
-                service: service.name.clone(),
-                step: "start",
-                message: "it has no containers: deploy it first".into(),
-            });
-        }
-        for c in &ids {
-            wait_ready(&*backend, &service, c).await?;
-        }
+        .await;
+        let ids = self
+            .recorded(actor, &service, "start", started, outcome)
+            .await?;
         self.set_status(&service, ServiceStatus::Running, |s| {
             s.started_at = Some(Timestamp::now())
         })
@@ -577,21 +747,35 @@ impl Kyozo {
         .await
     }
 
-    /// Stops and starts the service's containers and records `restarted`.
+    /// Restarts the service's containers one at a time (each taken out of the
+    /// endpoint's routes, stopped, started, waited until ready, and routed to again, so
+    /// a service with several replicas keeps answering) and records `restarted` (or
+    /// `operation_failed`).
     pub async fn restart(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
         let (_held, service) = self
             .lock_service(actor, Operation::Restart, team, id)
             .await?;
-        let backend = self.backend_or_err()?;
         let started = Instant::now();
-        let mut ids = Vec::new();
-        for c in self.containers_of(&*backend, &service).await? {
-            self.stop_own(&*backend, &c, Duration::from_secs(10))
-                .await?;
-            backend.start(&c.id).await?;
-            wait_ready(&*backend, &service, &c.id).await?;
-            ids.push(c.id);
+        let outcome = async {
+            let backend = self.backend_or_err()?;
+            let mut ids = Vec::new();
+            for c in self.containers_of(&*backend, &service).await? {
+                self.routes
+                    .remove(id, std::slice::from_ref(&c.id))
+                    .wait(DRAIN_LIMIT)
+                    .await;
+                self.stop_own(&*backend, &c, STOP_GRACE).await?;
+                backend.start(&c.id).await?;
+                let ports = wait_ready(&*backend, &service, &c.id).await?;
+                self.routes.add(id, &[(c.id.clone(), ports)]);
+                ids.push(c.id);
+            }
+            Ok(ids)
         }
+        .await;
+        let ids = self
+            .recorded(actor, &service, "restart", started, outcome)
+            .await?;
         self.set_status(&service, ServiceStatus::Running, |s| {
             s.started_at = Some(Timestamp::now())
         })
@@ -605,8 +789,9 @@ impl Kyozo {
     }
 
     /// Runs `replicas` containers of the service's current deployment: starts more
-    /// (waiting until each is ready) or stops and removes the newest ones; records
-    /// `scaled`.
+    /// (waiting until each is ready before routing to it) or takes the newest out of
+    /// the routes, lets their connections finish, and removes them; records `scaled`
+    /// (or `operation_failed`, with the replicas that run then).
     pub async fn scale(
         &self,
         actor: Actor,
@@ -614,7 +799,6 @@ impl Kyozo {
         id: ServiceId,
         replicas: u32,
     ) -> Result<()> {
-        let service = self.authorized_service(actor, Operation::Scale, team, id)?;
         if replicas == 0 {
             return Err(crate::model::ValidationError::invalid(
                 "replicas",
@@ -623,11 +807,8 @@ impl Kyozo {
             )
             .into());
         }
+        let (_held, service) = self.lock_service(actor, Operation::Scale, team, id).await?;
         let backend = self.backend_or_err()?;
-        let lock = self.service_locks.of(id);
-        let _held = lock.lock().await;
-        // What it is now, not before the wait for the lock.
-        let service = self.current(service).await?;
         let started = Instant::now();
         let current = self.containers_of(&*backend, &service).await?;
         let Some(first) = current.first() else {
@@ -661,13 +842,31 @@ impl Kyozo {
                         continue;
                     }
                     let cid = backend.create(&spec).await?;
-                    backend.start(&cid).await?;
-                    wait_ready(&*backend, &service, &cid).await?;
+                    if let Err(e) = backend.start(&cid).await {
+                        let _ = backend.remove(&cid).await;
+                        return Err(e.into());
+                    }
+                    let ports = match wait_ready(&*backend, &service, &cid).await {
+                        Ok(ports) => ports,
+                        Err(e) => {
+                            self.service_locks.expect_exit(&cid);
+                            let _ = backend.remove(&cid).await;
+                            return Err(e);
+                        }
+                    };
+                    self.routes.add(id, &[(cid, ports)]);
                     added += 1;
                 }
             } else {
-                for c in current.iter().rev().take((from - replicas) as usize) {
-                    self.stop_own(&*backend, c, Duration::from_secs(10)).await?;
+                let surplus: Vec<_> = current
+                    .iter()
+                    .rev()
+                    .take((from - replicas) as usize)
+                    .collect();
+                let ids: Vec<String> = surplus.iter().map(|c| c.id.clone()).collect();
+                self.routes.remove(id, &ids).wait(DRAIN_LIMIT).await;
+                for c in surplus {
+                    self.stop_own(&*backend, c, STOP_GRACE).await?;
                     backend.remove(&c.id).await?;
                 }
             }
@@ -680,18 +879,38 @@ impl Kyozo {
             .into_iter()
             .map(|c| c.id)
             .collect();
-        let status = if outcome.is_ok() {
+        let now = u32::try_from(ids.len()).unwrap_or(u32::MAX);
+        let status = if outcome.is_ok() || now > 0 {
             ServiceStatus::Running
         } else {
             ServiceStatus::Failed
         };
-        let now = u32::try_from(ids.len()).unwrap_or(u32::MAX);
         self.set_status(&service, status, move |s| {
             s.replicas = now;
             s.container_ids = ids;
         })
         .await?;
-        outcome?;
+        if let Err(e) = outcome {
+            let _ = self
+                .record(
+                    NewEvent::new(
+                        team,
+                        service.workspace,
+                        id,
+                        EventKind::OperationFailed,
+                        actor,
+                    )
+                    .with_payload(EventPayload::Scaled { from, to: now })
+                    .with_error(
+                        EventError::new(e.to_string())
+                            .with_detail("operation", "scale")
+                            .with_detail("asked", replicas.to_string()),
+                    )
+                    .with_duration(started.elapsed()),
+                )
+                .await;
+            return Err(e);
+        }
         self.record(
             NewEvent::new(team, service.workspace, id, EventKind::Scaled, actor)
                 .with_payload(EventPayload::Scaled { from, to: replicas })
@@ -781,6 +1000,7 @@ impl Kyozo {
         for image in images {
             backend.remove_image(&image).await?;
         }
+        self.routes.forget(id);
         self.set_status(&service, ServiceStatus::Removed, |s| {
             s.container_ids.clear()
         })
@@ -900,6 +1120,7 @@ fn replica_spec(
     spec.labels = labels.clone();
     spec.memory_bytes = service.limits.memory_bytes.map(|m| m as i64);
     spec.cpus = service.limits.cpus;
+    spec.restart = service.config.restart;
     spec
 }
 
@@ -913,19 +1134,19 @@ fn deployment_labels(service: &ServiceInstance, deployment: &str) -> BTreeMap<St
     ])
 }
 
-/// Waits until a new container is ready; returns its published ports.
+/// Waits until a container is ready (its health check passes; without one, its first
+/// port accepts connections; without ports, it runs); returns its published ports.
 async fn wait_ready(
     backend: &dyn ContainerBackend,
     service: &ServiceInstance,
     id: &str,
 ) -> Result<BTreeMap<u16, u16>> {
-    let timeout = service
-        .health_check
-        .as_ref()
-        .map_or(DEFAULT_READY_TIMEOUT, |h| {
-            h.start_period + (h.interval + h.timeout) * h.retries.max(1) + Duration::from_secs(10)
-        });
+    let check = service.health_check.as_ref();
+    let timeout = check.map_or(DEFAULT_READY_TIMEOUT, |h| {
+        h.start_period + (h.interval + h.timeout) * h.retries.max(1) + Duration::from_secs(10)
+    });
     let deadline = Instant::now() + timeout;
+    let mut last_error = String::new();
     loop {
         let state = backend.inspect(id).await?;
         if !state.running {
@@ -940,38 +1161,16 @@ async fn wait_ready(
                 ),
             });
         }
-        let probe_port = |port: u16| state.ports.get(&port).copied();
-        let ready = match service.health_check.as_ref().map(|h| &h.probe) {
-            Some(HealthProbe::Http {
-                port,
-                path,
-                expect_status,
-            }) => match probe_port(*port) {
-                Some(host) => http_status(host, path)
-                    .await
-                    .is_some_and(|s| match expect_status {
-                        Some(e) => s == *e,
-                        None => s < 400,
-                    }),
-                None => false,
-            },
-            Some(HealthProbe::Tcp { port }) => match probe_port(*port) {
-                Some(host) => tokio::net::TcpStream::connect(("127.0.0.1", host))
-                    .await
-                    .is_ok(),
-                None => false,
-            },
-            // A command probe needs exec, which the backend does not offer yet: running
-            // is what can be checked.
-            Some(HealthProbe::Command { .. }) | None => match service.ports.first() {
-                Some(p) => match probe_port(p.container_port) {
-                    Some(host) => tokio::net::TcpStream::connect(("127.0.0.1", host))
-                        .await
-                        .is_ok(),
-                    None => true,
-                },
+        let ready = match (check, service.ports.first()) {
+            (Some(check), _) => {
+                let outcome = probe::probe(backend, &check.probe, &state, check.timeout).await;
+                outcome.map_err(|e| last_error = e).is_ok()
+            }
+            (None, Some(port)) => match state.ports.get(&port.container_port) {
+                Some(host) => probe::tcp_accepts(*host, Duration::from_secs(2)).await,
                 None => true,
             },
+            (None, None) => true,
         };
         if ready {
             return Ok(state.ports);
@@ -980,29 +1179,13 @@ async fn wait_ready(
             return Err(Error::Deploy {
                 service: service.name.clone(),
                 step: "health",
-                message: format!("not ready after {} s", timeout.as_secs()),
+                message: if last_error.is_empty() {
+                    format!("not ready after {} s", timeout.as_secs())
+                } else {
+                    format!("not ready after {} s: {last_error}", timeout.as_secs())
+                },
             });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-}
-
-/// The status of `GET path` on 127.0.0.1:`port`, if it answers within 2 s.
-pub(crate) async fn http_status(port: u16, path: &str) -> Option<u16> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let attempt = async {
-        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .ok()?;
-        let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
-        s.write_all(request.as_bytes()).await.ok()?;
-        let mut head = [0u8; 64];
-        let n = s.read(&mut head).await.ok()?;
-        let text = std::str::from_utf8(head.get(..n)?).ok()?;
-        text.split_whitespace().nth(1)?.parse().ok()
-    };
-    tokio::time::timeout(Duration::from_secs(2), attempt)
-        .await
-        .ok()
-        .flatten()
 }

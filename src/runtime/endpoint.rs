@@ -1,0 +1,268 @@
+//! A service's stable endpoint: a TCP listener of the Kyozo process that forwards each
+//! connection to one of the service's ready replicas.
+//!
+//! Containers publish their ports on host ports the engine picks, and a new deployment's
+//! containers get new ones; a client that must not notice a redeploy connects to the
+//! endpoint instead ([`Kyozo::expose`]). The runtime keeps the endpoint's routes: a
+//! deployment adds its new replicas once they are ready, takes the old ones out, waits
+//! for the connections still open to them to finish (at most the drain time), and only
+//! then stops them. A replica that refuses a connection is skipped for the next one.
+//!
+//! The endpoint lives as long as the [`Endpoint`] value (and the process holding it).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::Kyozo;
+use crate::auth::Actor;
+use crate::auth::policy::Operation;
+use crate::error::{Error, Result};
+use crate::model::{ServiceId, TeamId};
+
+/// How long a connection to a replica may take before the next replica is tried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// One replica a route leads to.
+#[derive(Debug, Clone)]
+struct Target {
+    container: String,
+    /// Container port → published host port.
+    ports: BTreeMap<u16, u16>,
+    /// Connections open to it through an endpoint.
+    active: Arc<AtomicUsize>,
+}
+
+/// The replicas each service's connections go to, kept by the runtime.
+#[derive(Debug, Default)]
+pub(crate) struct Routes {
+    inner: Mutex<HashMap<ServiceId, (Vec<Target>, usize)>>,
+}
+
+/// The open connections of replicas taken out of a route: wait for them with
+/// [`Drain::wait`] before stopping those replicas.
+#[derive(Debug, Default)]
+#[must_use]
+pub(crate) struct Drain(Vec<Arc<AtomicUsize>>);
+
+impl Drain {
+    /// Waits until no connection to the replicas is open, at most `limit`.
+    pub(crate) async fn wait(self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.0.iter().any(|a| a.load(Ordering::SeqCst) > 0)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Routes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<ServiceId, (Vec<Target>, usize)>> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Routes the service's connections to `replicas` (container id, its published
+    /// ports) from now on; returns the connections of the replicas taken out.
+    pub(crate) fn set(
+        &self,
+        service: ServiceId,
+        replicas: &[(String, BTreeMap<u16, u16>)],
+    ) -> Drain {
+        let mut all = self.lock();
+        let (targets, _) = all.entry(service).or_default();
+        let mut next = Vec::with_capacity(replicas.len());
+        for (container, ports) in replicas {
+            let active = targets
+                .iter()
+                .find(|t| &t.container == container)
+                .map_or_else(Arc::default, |t| t.active.clone());
+            next.push(Target {
+                container: container.clone(),
+                ports: ports.clone(),
+                active,
+            });
+        }
+        let dropped = targets
+            .iter()
+            .filter(|t| !next.iter().any(|n| n.container == t.container))
+            .map(|t| t.active.clone())
+            .collect();
+        *targets = next;
+        Drain(dropped)
+    }
+
+    /// Takes `containers` out of the service's route; returns their connections.
+    pub(crate) fn remove(&self, service: ServiceId, containers: &[String]) -> Drain {
+        let mut all = self.lock();
+        let Some((targets, _)) = all.get_mut(&service) else {
+            return Drain::default();
+        };
+        let (gone, kept): (Vec<Target>, Vec<Target>) = std::mem::take(targets)
+            .into_iter()
+            .partition(|t| containers.contains(&t.container));
+        *targets = kept;
+        Drain(gone.into_iter().map(|t| t.active).collect())
+    }
+
+    /// Adds replicas to the service's route (they are ready).
+    pub(crate) fn add(&self, service: ServiceId, replicas: &[(String, BTreeMap<u16, u16>)]) {
+        let mut all = self.lock();
+        let (targets, _) = all.entry(service).or_default();
+        for (container, ports) in replicas {
+            targets.retain(|t| &t.container != container);
+            targets.push(Target {
+                container: container.clone(),
+                ports: ports.clone(),
+                active: Arc::default(),
+            });
+        }
+    }
+
+    /// Forgets the service.
+    pub(crate) fn forget(&self, service: ServiceId) {
+        self.lock().remove(&service);
+    }
+
+    /// The replicas to try for a connection to `port`, starting with the next in turn.
+    fn candidates(&self, service: ServiceId, port: u16) -> Vec<(u16, Arc<AtomicUsize>)> {
+        let mut all = self.lock();
+        let Some((targets, turn)) = all.get_mut(&service) else {
+            return Vec::new();
+        };
+        let usable: Vec<(u16, Arc<AtomicUsize>)> = targets
+            .iter()
+            .filter_map(|t| t.ports.get(&port).map(|h| (*h, t.active.clone())))
+            .collect();
+        if usable.is_empty() {
+            return usable;
+        }
+        *turn = turn.wrapping_add(1);
+        let start = *turn % usable.len();
+        usable[start..]
+            .iter()
+            .chain(&usable[..start])
+            .cloned()
+            .collect()
+    }
+}
+
+/// A service's stable endpoint, made by [`Kyozo::expose`]; it stops listening when
+/// dropped (connections already forwarded finish on their own).
+#[derive(Debug)]
+pub struct Endpoint {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Endpoint {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Counts a connection as open until dropped.
+struct Open(Arc<AtomicUsize>);
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Kyozo {
+    /// Listens on `listen` and forwards every connection to the service's
+    /// `container_port` on one of its ready replicas, in turn. Redeploys, scaling and
+    /// restarts change where connections go without closing the endpoint: a client of
+    /// the endpoint sees no gap while a health-gated rolling update swaps the replicas.
+    ///
+    /// Needs the right to deploy the service (it publishes a port on the host).
+    pub async fn expose(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        container_port: u16,
+        listen: SocketAddr,
+    ) -> Result<Endpoint> {
+        let service = self.authorized_service(actor, Operation::Deploy, team, id)?;
+        if !service
+            .ports
+            .iter()
+            .any(|p| p.container_port == container_port)
+        {
+            return Err(crate::model::ValidationError::invalid(
+                "container_port",
+                container_port.to_string(),
+                "one of the service's ports",
+            )
+            .into());
+        }
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|source| Error::Listen {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| Error::Listen {
+            addr: listen,
+            source,
+        })?;
+        // The routes the runtime keeps; what runs now, if the service is deployed.
+        if let Ok(backend) = self.backend_or_err()
+            && let Ok(containers) = self.containers_of(&*backend, &service).await
+        {
+            let running: Vec<(String, BTreeMap<u16, u16>)> = containers
+                .into_iter()
+                .filter(|c| c.running)
+                .map(|c| (c.id, c.ports))
+                .collect();
+            if !running.is_empty() && self.routes.candidates(id, container_port).is_empty() {
+                self.routes.add(id, &running);
+            }
+        }
+        let routes = self.routes.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((client, _)) = listener.accept().await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
+                let routes = routes.clone();
+                tokio::spawn(async move {
+                    forward(client, &routes, id, container_port).await;
+                });
+            }
+        });
+        Ok(Endpoint { addr, task })
+    }
+}
+
+/// Connects `client` to the first replica that accepts, and copies both ways.
+async fn forward(mut client: tokio::net::TcpStream, routes: &Routes, id: ServiceId, port: u16) {
+    for (host, active) in routes.candidates(id, port) {
+        // Counted before connecting, so a drain waits for a connection being made.
+        active.fetch_add(1, Ordering::SeqCst);
+        let open = Open(active);
+        let connected = tokio::time::timeout(
+            CONNECT_TIMEOUT,
+            tokio::net::TcpStream::connect(("127.0.0.1", host)),
+        )
+        .await;
+        if let Ok(Ok(mut upstream)) = connected {
+            let _ = upstream.set_nodelay(true);
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            drop(open);
+            return;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+//! One probe of one container: the check a deployment waits on before it switches, and
+//! the check the manager runs at each service's interval. Both go through [`probe`], so
+//! "ready" and "healthy" mean the same thing.
+
+use std::time::Duration;
+
+use crate::backend::{ContainerBackend, ContainerState};
+use crate::model::HealthProbe;
+
+/// Probes `container` once, within `timeout`; `Err` says why it failed.
+///
+/// - `http`: `GET path` on the container port's published host port must answer with a
+///   status below 400 (or exactly `expect_status`);
+/// - `tcp`: the published host port must accept a connection;
+/// - `command`: the command, run in the container, must exit 0.
+pub(crate) async fn probe(
+    backend: &dyn ContainerBackend,
+    probe: &HealthProbe,
+    container: &ContainerState,
+    timeout: Duration,
+) -> Result<(), String> {
+    let host_port = |port: u16| {
+        container
+            .ports
+            .get(&port)
+            .copied()
+            .ok_or_else(|| format!("port {port} is not published"))
+    };
+    match probe {
+        HealthProbe::Http {
+            port,
+            path,
+            expect_status,
+        } => {
+            let host = host_port(*port)?;
+            match http_status(host, path, timeout).await {
+                Some(code) if expect_status.map_or(code < 400, |e| code == e) => Ok(()),
+                Some(code) => Err(format!("GET :{port}{path} answered {code}")),
+                None => Err(format!("no answer to GET :{port}{path}")),
+            }
+        }
+        HealthProbe::Tcp { port } => {
+            let host = host_port(*port)?;
+            tcp_accepts(host, timeout)
+                .await
+                .then_some(())
+                .ok_or_else(|| format!(":{port} refused the connection"))
+        }
+        HealthProbe::Command { argv } => match backend.exec(&container.id, argv, timeout).await {
+            Ok(out) if out.exit_code == 0 => Ok(()),
+            Ok(out) => {
+                let last = out.output.lines().last().unwrap_or("").trim();
+                let shown: String = last.chars().take(200).collect();
+                Err(format!(
+                    "`{}` exited {}: {shown}",
+                    argv.join(" "),
+                    out.exit_code
+                ))
+            }
+            Err(e) => Err(format!("`{}`: {e}", argv.join(" "))),
+        },
+    }
+}
+
+/// Whether 127.0.0.1:`port` accepts a connection within `timeout`.
+pub(crate) async fn tcp_accepts(port: u16, timeout: Duration) -> bool {
+    tokio::time::timeout(timeout, tokio::net::TcpStream::connect(("127.0.0.1", port)))
+        .await
+        .is_ok_and(|r| r.is_ok())
+}
+
+/// The status of `GET path` on 127.0.0.1:`port`, if it answers within `timeout`.
+pub(crate) async fn http_status(port: u16, path: &str, timeout: Duration) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let attempt = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+        s.write_all(request.as_bytes()).await.ok()?;
+        let mut head = [0u8; 64];
+        let n = s.read(&mut head).await.ok()?;
+        let text = std::str::from_utf8(head.get(..n)?).ok()?;
+        text.split_whitespace().nth(1)?.parse().ok()
+    };
+    tokio::time::timeout(timeout, attempt).await.ok().flatten()
+}
