@@ -305,7 +305,7 @@ impl Kyozo {
         self.store.put_service(&service)?;
         let mut changed: Vec<String> = vec!["name".into(), "folder".into()];
         changed.extend(service.env.keys().map(|k| format!("env.{k}")));
-        self.store.append_event(
+        let stored = self.store.append_event(
             NewEvent::new(
                 service.team,
                 service.workspace,
@@ -315,6 +315,7 @@ impl Kyozo {
             )
             .with_payload(EventPayload::Config { changed }),
         )?;
+        self.bus.send(stored);
         Ok(service)
     }
 

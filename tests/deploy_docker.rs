@@ -6,55 +6,21 @@
 
 #[path = "common/docker.rs"]
 mod docker;
+#[path = "common/runtime.rs"]
+mod runtime;
 
-use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use kyozo::Kyozo;
 use kyozo::backend::{ContainerBackend, LABEL_SERVICE, LABEL_TEAM};
-use kyozo::model::{
-    EventKind, HealthCheckConfig, HealthProbe, PortMapping, ServiceInstance, ServiceStatus,
-};
+use kyozo::model::{EventKind, ServiceInstance, ServiceStatus};
 
 use docker::{Cleanup, busybox, engine};
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
-}
-
-fn get(port: u16) -> std::io::Result<String> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(2)))?;
-    s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out)
-}
+use runtime::{get, http_on_8080, service};
 
 fn web(kyozo: &Kyozo, folder: &str) -> (kyozo::model::Member, ServiceInstance) {
-    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
-    let mut ws = kyozo
-        .create_workspace(owner.actor(), team.id, "shop")
-        .unwrap();
-    ws.root = Some(fixture(""));
-    kyozo.store().put_workspace(&ws).unwrap();
-    let mut service = ServiceInstance::new(team.id, ws.id, "web", folder);
-    service.config.dockerfile = Some("Dockerfile".into());
-    service.ports.push(PortMapping::new(8080, None));
-    let mut health = HealthCheckConfig::new(HealthProbe::Http {
-        port: 8080,
-        path: "/".into(),
-        expect_status: None,
-    });
-    health.interval = Duration::from_secs(1);
-    health.timeout = Duration::from_secs(1);
-    service.health_check = Some(health);
-    let service = kyozo.create_service(owner.actor(), service).unwrap();
-    (owner, service)
+    service(kyozo, folder, http_on_8080)
 }
 
 #[tokio::test]

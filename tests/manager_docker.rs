@@ -7,62 +7,19 @@
 
 #[path = "common/docker.rs"]
 mod docker;
+#[path = "common/runtime.rs"]
+mod runtime;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use kyozo::Kyozo;
 use kyozo::backend::{ContainerBackend, LABEL_SERVICE, LABEL_TEAM};
-use kyozo::model::{EventKind, EventPayload, PortMapping, ServiceInstance, ServiceStatus};
+use kyozo::model::{EventKind, EventPayload, PortMapping, ServiceStatus};
 
 use docker::{Cleanup, busybox, engine};
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// A team, a workspace rooted at the fixtures and a service built from `folder`.
-fn service(
-    kyozo: &Kyozo,
-    folder: &str,
-    edit: impl FnOnce(&mut ServiceInstance),
-) -> (kyozo::model::Member, ServiceInstance) {
-    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
-    let mut ws = kyozo
-        .create_workspace(owner.actor(), team.id, "shop")
-        .unwrap();
-    ws.root = Some(fixtures());
-    kyozo.store().put_workspace(&ws).unwrap();
-    let mut s = ServiceInstance::new(team.id, ws.id, "web", folder);
-    s.config.dockerfile = Some("Dockerfile".into());
-    edit(&mut s);
-    let s = kyozo.create_service(owner.actor(), s).unwrap();
-    (owner, s)
-}
-
-/// Waits (at most `within`) for an event of `kind`; returns it and how long it took.
-async fn event_within(
-    kyozo: &Kyozo,
-    owner: &kyozo::model::Member,
-    s: &ServiceInstance,
-    kind: EventKind,
-    within: Duration,
-) -> (kyozo::model::DeploymentEvent, Duration) {
-    let started = Instant::now();
-    loop {
-        let events = kyozo.events(owner.actor(), s.team, s.id, 50).unwrap();
-        if let Some(e) = events.into_iter().find(|e| e.kind == kind) {
-            return (e, started.elapsed());
-        }
-        assert!(
-            started.elapsed() < within,
-            "no {kind:?} event within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+use runtime::{event_within, service};
 
 #[tokio::test]
 async fn a_container_killed_from_outside_is_a_crash_within_two_seconds() {

@@ -469,10 +469,10 @@ impl Kyozo {
                 let history = self
                     .blocking(move |s| s.latest_events(team, id, 100_000))
                     .await?;
+                // Newest first.
                 kept.extend(
                     history
                         .iter()
-                        .rev()
                         .filter(|e| e.kind == EventKind::DeploymentCompleted)
                         .filter_map(|e| match &e.payload {
                             EventPayload::Deployment {
@@ -682,10 +682,11 @@ impl Kyozo {
             // No more connections to it; remember its restart count, so that a start
             // with a higher one is known as the restart policy's.
             drop(self.routes.remove(id, std::slice::from_ref(&event.id)));
+            // (Running already: the engine restarted it before this look.)
             let restarts = backend
                 .inspect(&event.id)
                 .await
-                .map_or(0, |s| s.restart_count);
+                .map_or(0, |s| s.restart_count - i64::from(s.running));
             self.service_locks
                 .crashed
                 .lock()

@@ -60,7 +60,7 @@ impl EventBus {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn send(&self, event: crate::model::DeploymentEvent) {
+    pub(crate) fn send(&self, event: crate::model::DeploymentEvent) {
         let mut teams = self.lock();
         let team = event.team;
         if let Some(sender) = teams.get(&team)
