@@ -159,6 +159,54 @@ impl KyozoBuilder {
     }
 }
 
+/// The service a topology found, as a [`ServiceInstance`] to create.
+fn service_from_topology(
+    team: TeamId,
+    workspace: crate::model::WorkspaceId,
+    found: &crate::topology::TopologyService,
+) -> ServiceInstance {
+    use crate::model::{HealthCheckConfig, HealthProbe, PortMapping};
+    let folder = if found.path.is_empty() {
+        "."
+    } else {
+        found.path.as_str()
+    };
+    let mut s = ServiceInstance::new(team, workspace, found.name.clone(), folder);
+    s.stack = Some(found.language.clone());
+    s.confidence = Some(found.confidence);
+    if let Some(dockerfile) = &found.dockerfile {
+        // The topology's paths are from the root; the config's Dockerfile is from the
+        // build context.
+        let context = found.context.trim_end_matches('/');
+        let relative = match context {
+            "" | "." => dockerfile.as_str(),
+            c => dockerfile
+                .strip_prefix(c)
+                .and_then(|r| r.strip_prefix('/'))
+                .unwrap_or(dockerfile),
+        };
+        s.config.dockerfile = Some(relative.into());
+        s.config.build_context = Some(if context.is_empty() { "." } else { context }.into());
+    }
+    s.image = found.image.clone();
+    for p in &found.ports {
+        if !s.ports.iter().any(|m| m.container_port == p.port) {
+            s.ports.push(PortMapping::new(p.port, None));
+        }
+    }
+    let probe = match (&found.healthcheck, s.ports.first()) {
+        (Some(line), _) => Some(HealthProbe::Command {
+            argv: vec!["sh".into(), "-c".into(), line.value.clone()],
+        }),
+        (None, Some(port)) => Some(HealthProbe::Tcp {
+            port: port.container_port,
+        }),
+        (None, None) => None,
+    };
+    s.health_check = probe.map(HealthCheckConfig::new);
+    s
+}
+
 impl Member {
     /// The actor acting as this member.
     pub fn actor(&self) -> Actor {
@@ -317,6 +365,21 @@ impl Kyozo {
         )?;
         self.bus.send(stored);
         Ok(service)
+    }
+
+    /// Creates a service of `workspace` from what the topology engine found (its name,
+    /// folder, stack and confidence, its Dockerfile and build context or its image, its
+    /// ports, and its declared health check run as a command, else a TCP check of its
+    /// first port), validated, and records `service_created`. Env values are not
+    /// known to an analysis: set them before deploying.
+    pub fn create_service_from(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        workspace: crate::model::WorkspaceId,
+        found: &crate::topology::TopologyService,
+    ) -> Result<ServiceInstance> {
+        self.create_service(actor, service_from_topology(team, workspace, found))
     }
 
     /// A service, as `actor` may see it.

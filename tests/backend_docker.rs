@@ -1,6 +1,8 @@
-//! The Docker backend on the real Docker Engine of this machine: connecting, building,
-//! the container lifecycle, published ports answering, logs, stats, events, and the
-//! failure cases (a wrong socket, a port clash, a failing build).
+//! What is particular to the Docker backend, on the real Docker Engine of this machine:
+//! connecting and negotiating, a published port answering HTTP, and the failure cases (a
+//! wrong socket, a port clash naming the port, a failing build naming its step). What
+//! every backend must do is checked by the conformance suite
+//! (`tests/backend_conformance.rs`).
 //!
 //! Everything a test makes carries a run label and is removed when the test ends, even
 //! when it fails (`tests/common/docker.rs`). With `KYOZO_REQUIRE_DOCKER=1` a missing
@@ -16,8 +18,8 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use kyozo::backend::{
-    BackendError, BuildProgress, BuildSpec, ContainerBackend, ContainerEventKind, ContainerSpec,
-    DockerBackend, LABEL_MANAGED_BY, LogOptions, PortSpec,
+    BackendError, BuildProgress, BuildSpec, ContainerBackend, ContainerSpec, DockerBackend,
+    LABEL_MANAGED_BY, LogOptions, PortSpec,
 };
 
 use docker::{Cleanup, busybox, engine};
@@ -147,48 +149,6 @@ async fn a_container_lives_answers_logs_and_goes() {
     ));
     engine.remove(&id).await.unwrap();
     engine.kill(&id).await.unwrap();
-}
-
-#[tokio::test]
-async fn events_say_created_started_died_with_the_exit_code_and_destroyed() {
-    let Some(engine) = engine().await else { return };
-    let cleanup = Cleanup::new();
-    let image = busybox(&engine).await;
-    let since = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as i64;
-    let mut spec = ContainerSpec::new(format!("kyozo-test-events-{}", cleanup.run), &image);
-    spec.command = Some(vec!["sh".into(), "-c".into(), "exit 3".into()]);
-    spec.labels = cleanup.labels();
-    let id = engine.create(&spec).await.unwrap();
-    engine.start(&id).await.unwrap();
-    assert_eq!(engine.wait(&id).await.unwrap(), 3);
-    engine.remove(&id).await.unwrap();
-
-    let mut events = engine.events(Some(since));
-    let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !seen.contains(&ContainerEventKind::Destroyed) {
-        let next = tokio::time::timeout_at(deadline, events.next())
-            .await
-            .expect("events within 20 s")
-            .expect("the stream goes on")
-            .unwrap();
-        if next.id == id {
-            assert_eq!(next.labels.get(docker::LABEL_TEST_RUN), Some(&cleanup.run));
-            seen.push(next.kind);
-        }
-    }
-    assert_eq!(
-        seen,
-        vec![
-            ContainerEventKind::Created,
-            ContainerEventKind::Started,
-            ContainerEventKind::Died { exit_code: Some(3) },
-            ContainerEventKind::Destroyed
-        ]
-    );
 }
 
 /// A port clash fails at start and would leave a Created container: it is removed.

@@ -238,7 +238,11 @@ async fn health_checks_and_metrics_are_recorded() {
     let latest = &kyozo.health(owner.actor(), s.team, s.id, 1).unwrap()[0];
     assert_eq!(latest.status, HealthStatus::Unhealthy);
     assert!(
-        latest.error.as_deref().unwrap_or("").contains("answered 404"),
+        latest
+            .error
+            .as_deref()
+            .unwrap_or("")
+            .contains("answered 404"),
         "{latest:?}"
     );
 

@@ -99,7 +99,7 @@ async fn a_rolling_redeploy_behind_the_endpoint_fails_no_request() {
         .config
         .build_args
         .insert("VERSION".into(), "2".into());
-    kyozo.store().put_service(&stored).unwrap();
+    kyozo.update_service(owner.actor(), stored).await.unwrap();
     let second = kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
     assert_eq!(second.strategy, UpdateStrategy::Rolling);
     assert!(second.health_gated);
@@ -153,7 +153,7 @@ async fn a_fixed_host_port_is_recreated_and_restored_when_the_new_deployment_fai
         .config
         .build_args
         .insert("VERSION".into(), "2".into());
-    kyozo.store().put_service(&stored).unwrap();
+    kyozo.update_service(owner.actor(), stored).await.unwrap();
     let second = kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
     assert_eq!(second.strategy, UpdateStrategy::Recreate);
     assert_eq!(body(&get(host).unwrap()), "version 2");
@@ -161,7 +161,7 @@ async fn a_fixed_host_port_is_recreated_and_restored_when_the_new_deployment_fai
     // A deployment whose containers exit at once: the running one comes back.
     let mut stored = kyozo.service(owner.actor(), s.team, s.id).unwrap();
     stored.config.command = Some(vec!["sh".into(), "-c".into(), "exit 3".into()]);
-    kyozo.store().put_service(&stored).unwrap();
+    kyozo.update_service(owner.actor(), stored).await.unwrap();
     let err = kyozo
         .deploy(owner.actor(), s.team, s.id)
         .await
@@ -305,7 +305,7 @@ async fn operations_that_fail_part_way_are_recorded() {
     // New replicas that exit at once: the scale fails, the first replica still runs.
     let mut stored = kyozo.service(owner.actor(), s.team, s.id).unwrap();
     stored.config.command = Some(vec!["sh".into(), "-c".into(), "exit 4".into()]);
-    kyozo.store().put_service(&stored).unwrap();
+    kyozo.update_service(owner.actor(), stored).await.unwrap();
     let err = kyozo
         .scale(owner.actor(), s.team, s.id, 3)
         .await
@@ -357,7 +357,7 @@ async fn cleanup_removes_dead_containers_and_images_no_deployment_needs() {
             .config
             .build_args
             .insert("VERSION".into(), version.to_string());
-        kyozo.store().put_service(&stored).unwrap();
+        kyozo.update_service(owner.actor(), stored).await.unwrap();
         images.push(
             kyozo
                 .deploy(owner.actor(), s.team, s.id)

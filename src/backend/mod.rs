@@ -6,6 +6,7 @@
 //! fast. [`conformance`] is the suite every backend must pass.
 
 pub mod breaker;
+pub mod conformance;
 pub mod docker;
 
 use std::collections::BTreeMap;

@@ -268,6 +268,70 @@ impl Kyozo {
         Ok(stream.boxed())
     }
 
+    /// Changes how a service is built and run (its folder, build and run config, ports,
+    /// env, limits, replicas, health check, image), validated, and records
+    /// `config_changed` naming what changed (env by name, never by value). Takes effect
+    /// at the next deployment. Its name, team and workspace cannot change; what the
+    /// runtime keeps (status, containers, timestamps) is left as stored.
+    pub async fn update_service(
+        &self,
+        actor: Actor,
+        changed: ServiceInstance,
+    ) -> Result<ServiceInstance> {
+        let (team, id) = (changed.team, changed.id);
+        let (_held, mut current) = self
+            .lock_service(actor, Operation::Deploy, team, id)
+            .await?;
+        if changed.name != current.name || changed.workspace != current.workspace {
+            return Err(crate::model::ValidationError::invalid(
+                "service.name",
+                changed.name.clone(),
+                "the service's name and workspace as created (create another service instead)",
+            )
+            .into());
+        }
+        changed.validate()?;
+        let mut what: Vec<String> = Vec::new();
+        macro_rules! take {
+            ($($field:ident),*) => {$(
+                if current.$field != changed.$field {
+                    what.push(stringify!($field).to_string());
+                    current.$field = changed.$field.clone();
+                }
+            )*};
+        }
+        take!(
+            folder,
+            config,
+            ports,
+            limits,
+            replicas,
+            health_check,
+            image,
+            stack
+        );
+        let names: std::collections::BTreeSet<&String> =
+            current.env.keys().chain(changed.env.keys()).collect();
+        what.extend(
+            names
+                .into_iter()
+                .filter(|k| current.env.get(*k) != changed.env.get(*k))
+                .map(|k| format!("env.{k}")),
+        );
+        current.env = changed.env;
+        if what.is_empty() {
+            return Ok(current);
+        }
+        let stored = current.clone();
+        self.blocking(move |s| s.put_service(&stored)).await?;
+        self.record(
+            NewEvent::new(team, current.workspace, id, EventKind::ConfigChanged, actor)
+                .with_payload(EventPayload::Config { changed: what }),
+        )
+        .await?;
+        Ok(current)
+    }
+
     /// Deploys a service: builds its image (when it has a Dockerfile) or takes its
     /// image, starts its replicas, waits until they answer (its health check, or its
     /// first port accepting connections, or the containers running), then retires

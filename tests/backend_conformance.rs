@@ -1,0 +1,37 @@
+//! The backend conformance suite (`kyozo::backend::conformance`) against the real
+//! Docker Engine: the Docker backend, and the same behind a circuit breaker (which must
+//! change nothing while the engine answers).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/docker.rs"]
+mod docker;
+
+use std::sync::Arc;
+
+use kyozo::backend::{CircuitBreaker, ContainerBackend, conformance};
+
+use docker::{busybox, engine};
+
+#[tokio::test]
+async fn the_docker_backend_conforms() {
+    let Some(engine) = engine().await else { return };
+    let image = busybox(&engine).await;
+    let report = conformance::run(&engine, &image).await;
+    assert!(report.failed.is_empty(), "{report}");
+    assert!(
+        report.skipped.is_empty(),
+        "Docker can do everything: {report}"
+    );
+    eprintln!("{report}");
+}
+
+#[tokio::test]
+async fn the_docker_backend_behind_a_breaker_conforms() {
+    let Some(engine) = engine().await else { return };
+    let image = busybox(&engine).await;
+    let guarded = CircuitBreaker::new(Arc::new(engine) as Arc<dyn ContainerBackend>);
+    let report = conformance::run(&guarded, &image).await;
+    assert!(report.failed.is_empty(), "{report}");
+    assert!(report.skipped.is_empty(), "{report}");
+}
