@@ -391,3 +391,36 @@ async fn containers_with_forged_labels_are_not_the_services() {
         "still left alone"
     );
 }
+
+/// A service the topology engine found in a folder is created from the analysis and
+/// deploys as found: its Dockerfile, its port, a TCP check of that port.
+#[tokio::test]
+async fn a_service_found_by_an_analysis_deploys_as_found() {
+    let Some(engine) = engine().await else { return };
+    busybox(&engine).await;
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, team.id.to_string());
+    let mut ws = kyozo
+        .create_workspace(owner.actor(), team.id, "site")
+        .unwrap();
+    let root = runtime::fixture("deploy-httpd");
+    ws.root = Some(root.clone());
+    kyozo.store().put_workspace(&ws).unwrap();
+    let (topology, _) = kyozo.analyze(owner.actor(), &ws, &root).unwrap();
+    let found = &topology.services[0];
+    let s = kyozo
+        .create_service_from(owner.actor(), team.id, ws.id, found)
+        .unwrap();
+    assert_eq!(s.config.dockerfile.as_deref(), Some("Dockerfile".as_ref()));
+    assert_eq!(s.ports, vec![kyozo::model::PortMapping::new(8080, None)]);
+    assert_eq!(
+        s.health_check.as_ref().map(|h| &h.probe),
+        Some(&kyozo::model::HealthProbe::Tcp { port: 8080 })
+    );
+    let deployed = kyozo.deploy(owner.actor(), team.id, s.id).await.unwrap();
+    assert!(deployed.health_gated);
+    let answer = get(deployed.containers[0].1[&8080]).unwrap();
+    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+}
