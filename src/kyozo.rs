@@ -194,7 +194,15 @@ fn service_from_topology(
             s.ports.push(PortMapping::new(p.port, None));
         }
     }
+    // A declared check is a route (`/healthz`, checked over HTTP on the first port) or
+    // a command (a compose or Dockerfile HEALTHCHECK line, run in the container).
     let probe = match (&found.healthcheck, s.ports.first()) {
+        (Some(route), Some(port)) if route.value.starts_with('/') => Some(HealthProbe::Http {
+            port: port.container_port,
+            path: route.value.clone(),
+            expect_status: None,
+        }),
+        (Some(route), None) if route.value.starts_with('/') => None,
         (Some(line), _) => Some(HealthProbe::Command {
             argv: vec!["sh".into(), "-c".into(), line.value.clone()],
         }),
@@ -369,7 +377,8 @@ impl Kyozo {
 
     /// Creates a service of `workspace` from what the topology engine found (its name,
     /// folder, stack and confidence, its Dockerfile and build context or its image, its
-    /// ports, and its declared health check run as a command, else a TCP check of its
+    /// ports, and its declared health check: a route is checked over HTTP on its first
+    /// port, a command line runs in the container; without one, a TCP check of its
     /// first port), validated, and records `service_created`. Env values are not
     /// known to an analysis: set them before deploying.
     pub fn create_service_from(

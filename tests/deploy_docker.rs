@@ -422,5 +422,5 @@ async fn a_service_found_by_an_analysis_deploys_as_found() {
     let deployed = kyozo.deploy(owner.actor(), team.id, s.id).await.unwrap();
     assert!(deployed.health_gated);
     let answer = get(deployed.containers[0].1[&8080]).unwrap();
-    assert!(answer.starts_with("HTTP/1.0 200"), "{answer}");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }

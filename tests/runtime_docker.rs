@@ -291,7 +291,7 @@ async fn command_probes_gate_deployments_and_health() {
     let last = kyozo.health(owner.actor(), s.team, s.id, 1).unwrap();
     assert_eq!(last[0].status, HealthStatus::Unhealthy);
     let error = last[0].error.clone().unwrap_or_default();
-    assert!(error.contains("`test -e /www/ready` exited 1"), "{error}");
+    assert!(error.ends_with("`test -e /www/ready` exited 1"), "{error}");
 }
 
 #[tokio::test]
@@ -404,7 +404,13 @@ async fn cleanup_removes_dead_containers_and_images_no_deployment_needs() {
         .filter(|e| e.kind == EventKind::CleanedUp)
         .map(|e| e.payload)
         .collect();
-    assert_eq!(cleaned.len(), 2);
+    assert_eq!(
+        cleaned,
+        vec![EventPayload::CleanedUp {
+            containers: vec![dead.clone()],
+            images: vec![images[0].clone()],
+        }]
+    );
 
     // Nothing more to do; the running service is untouched.
     assert_eq!(kyozo.cleanup(2).await.unwrap(), Default::default());

@@ -38,6 +38,8 @@ struct State {
     /// After the cool-down, one call is let through to probe the engine (a probe that
     /// never settles, its future dropped, stops counting after [`PROBE_TIMEOUT`]).
     probe_since: Option<Instant>,
+    /// The endpoint named by the last failure, for the errors of the open circuit.
+    endpoint: Option<String>,
 }
 
 /// Whether the circuit lets calls through.
@@ -89,7 +91,10 @@ impl CircuitBreaker {
     fn admit(&self) -> Result<(), BackendError> {
         let mut state = self.state();
         let refuse = |state: &State, wait: Duration| BackendError::Unavailable {
-            endpoint: "the container engine".into(),
+            endpoint: state
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| "the container engine".into()),
             reason: format!(
                 "circuit open after {} failed calls in a row; the next call goes through in {} ms",
                 state.failures,
@@ -122,7 +127,8 @@ impl CircuitBreaker {
         let mut state = self.state();
         state.probe_since = None;
         match &outcome {
-            Err(BackendError::Unavailable { .. }) => {
+            Err(BackendError::Unavailable { endpoint, .. }) => {
+                state.endpoint = Some(endpoint.clone());
                 state.failures = state.failures.saturating_add(1);
                 if state.failures >= self.threshold {
                     state.open_until = Some(Instant::now() + self.cooldown);

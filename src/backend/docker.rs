@@ -730,13 +730,20 @@ impl ContainerBackend for DockerBackend {
                 }
                 StartExecResults::Detached => {}
             }
-            let inspected = self
-                .docker
-                .inspect_exec(&exec.id)
-                .await
-                .map_err(|e| self.error("container", id, e))?;
+            // The output can end a moment before the engine records the exit.
+            let exit_code = loop {
+                let inspected = self
+                    .docker
+                    .inspect_exec(&exec.id)
+                    .await
+                    .map_err(|e| self.error("container", id, e))?;
+                match (inspected.running, inspected.exit_code) {
+                    (Some(false), Some(code)) => break code,
+                    _ => tokio::time::sleep(Duration::from_millis(10)).await,
+                }
+            };
             Ok(ExecOutput {
-                exit_code: inspected.exit_code.unwrap_or(-1),
+                exit_code,
                 output: String::from_utf8_lossy(&kept).into_owned(),
             })
         };

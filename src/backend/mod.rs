@@ -117,8 +117,8 @@ pub struct Capabilities {
     pub build: bool,
     /// Running a command in a running container ([`ContainerBackend::exec`]).
     pub exec: bool,
-    /// Restarting containers that exit with an error
-    /// ([`ContainerSpec::restart`]).
+    /// Restart policies ([`ContainerSpec::restart`]): restarting containers that exit
+    /// on their own, with an error or at all.
     pub restart_policies: bool,
 }
 

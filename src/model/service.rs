@@ -359,6 +359,13 @@ impl HealthCheckConfig {
                 "more than 0, at most the interval",
             ));
         }
+        if self.start_period > Duration::from_secs(86_400) {
+            return Err(ValidationError::out_of_range(
+                "health_check.start_period",
+                format!("{:?}", self.start_period),
+                "at most 24h",
+            ));
+        }
         if !(1..=100).contains(&self.retries) {
             return Err(ValidationError::out_of_range(
                 "health_check.retries",

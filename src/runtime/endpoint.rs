@@ -126,26 +126,31 @@ impl Routes {
         self.lock().remove(&service);
     }
 
-    /// The replicas to try for a connection to `port`, starting with the next in turn.
-    fn candidates(&self, service: ServiceId, port: u16) -> Vec<(u16, Arc<AtomicUsize>)> {
+    /// The next replica in turn for a connection to `port`, leaving out the host ports
+    /// in `tried`; its connection is counted as open (under the same lock as the
+    /// choice, so a drain that starts after it waits for it) until the guard drops.
+    fn pick(&self, service: ServiceId, port: u16, tried: &[u16]) -> Option<(u16, Open)> {
         let mut all = self.lock();
-        let Some((targets, turn)) = all.get_mut(&service) else {
-            return Vec::new();
-        };
-        let usable: Vec<(u16, Arc<AtomicUsize>)> = targets
+        let (targets, turn) = all.get_mut(&service)?;
+        let usable: Vec<(u16, &Arc<AtomicUsize>)> = targets
             .iter()
-            .filter_map(|t| t.ports.get(&port).map(|h| (*h, t.active.clone())))
+            .filter_map(|t| t.ports.get(&port).map(|h| (*h, &t.active)))
+            .filter(|(h, _)| !tried.contains(h))
             .collect();
         if usable.is_empty() {
-            return usable;
+            return None;
         }
         *turn = turn.wrapping_add(1);
-        let start = *turn % usable.len();
-        usable[start..]
-            .iter()
-            .chain(&usable[..start])
-            .cloned()
-            .collect()
+        let (host, active) = usable.get(*turn % usable.len())?;
+        active.fetch_add(1, Ordering::SeqCst);
+        Some((*host, Open(Arc::clone(active))))
+    }
+
+    /// Whether the service has a replica for `port`.
+    fn routes_to(&self, service: ServiceId, port: u16) -> bool {
+        self.lock()
+            .get(&service)
+            .is_some_and(|(targets, _)| targets.iter().any(|t| t.ports.contains_key(&port)))
     }
 }
 
@@ -226,7 +231,7 @@ impl Kyozo {
                 .filter(|c| c.running)
                 .map(|c| (c.id, c.ports))
                 .collect();
-            if !running.is_empty() && self.routes.candidates(id, container_port).is_empty() {
+            if !running.is_empty() && !self.routes.routes_to(id, container_port) {
                 self.routes.add(id, &running);
             }
         }
@@ -247,12 +252,11 @@ impl Kyozo {
     }
 }
 
-/// Connects `client` to the first replica that accepts, and copies both ways.
+/// Connects `client` to the first replica that accepts (asking the routes again after
+/// each refusal, so a replica routed to meanwhile is found), and copies both ways.
 async fn forward(mut client: tokio::net::TcpStream, routes: &Routes, id: ServiceId, port: u16) {
-    for (host, active) in routes.candidates(id, port) {
-        // Counted before connecting, so a drain waits for a connection being made.
-        active.fetch_add(1, Ordering::SeqCst);
-        let open = Open(active);
+    let mut tried = Vec::new();
+    while let Some((host, open)) = routes.pick(id, port, &tried) {
         let connected = tokio::time::timeout(
             CONNECT_TIMEOUT,
             tokio::net::TcpStream::connect(("127.0.0.1", host)),
@@ -264,5 +268,6 @@ async fn forward(mut client: tokio::net::TcpStream, routes: &Routes, id: Service
             drop(open);
             return;
         }
+        tried.push(host);
     }
 }

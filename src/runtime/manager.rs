@@ -216,7 +216,12 @@ impl Kyozo {
 
     /// One health check of every running service that has one and one metrics sample
     /// of every running service, done concurrently and recorded (what the manager does
-    /// at its intervals, at once: for a program that runs no manager, or a test).
+    /// at its intervals, at once: for a program that runs no manager, or a test). The
+    /// raw results are recorded; the `health_passed`/`health_failed` events, which
+    /// weigh `retries` and `start_period`, are the manager's.
+    ///
+    /// Like the manager, this is the process's own work over every team, not an
+    /// actor's: it takes no [`Actor`] and records as the system.
     pub async fn sweep(&self) -> Result<Sweep> {
         let backend = self.backend_or_err()?;
         let services = self.running_services().await?;
@@ -250,6 +255,8 @@ impl Kyozo {
     ) {
         let mut due: BTreeMap<ServiceId, tokio::time::Instant> = BTreeMap::new();
         let mut last: BTreeMap<ServiceId, HealthStatus> = BTreeMap::new();
+        // Failed checks in a row: a service is unhealthy after its check's `retries`.
+        let mut failing: BTreeMap<ServiceId, u32> = BTreeMap::new();
         loop {
             let now = tokio::time::Instant::now();
             let services = self.running_services().await.unwrap_or_default();
@@ -275,7 +282,35 @@ impl Kyozo {
                 .buffer_unordered(HEALTH_CONCURRENCY)
                 .collect()
                 .await;
-            for (service, check, status) in results {
+            for (service, check, probed) in results {
+                // Failures in the start period do not count; fewer than `retries` in a
+                // row leave the service as it was.
+                let starting = service.started_at.is_some_and(|at| {
+                    Timestamp::now().as_millis().saturating_sub(at.as_millis())
+                        < i64::try_from(check.start_period.as_millis()).unwrap_or(i64::MAX)
+                });
+                let status = match probed {
+                    HealthStatus::Unhealthy if starting => HealthStatus::Unknown,
+                    HealthStatus::Unhealthy => {
+                        let n = failing.entry(service.id).or_default();
+                        *n += 1;
+                        if *n >= check.retries.max(1) {
+                            HealthStatus::Unhealthy
+                        } else {
+                            last.get(&service.id)
+                                .copied()
+                                .unwrap_or(HealthStatus::Unknown)
+                        }
+                    }
+                    HealthStatus::Healthy => {
+                        failing.remove(&service.id);
+                        HealthStatus::Healthy
+                    }
+                    other => other,
+                };
+                if status == HealthStatus::Unknown {
+                    continue;
+                }
                 let before = last.insert(service.id, status);
                 let flipped = match (before, status) {
                     (Some(b), s) => b != s,
@@ -321,8 +356,22 @@ impl Kyozo {
         let Some(check) = service.health_check.as_ref() else {
             return HealthStatus::Unknown;
         };
-        let Ok(containers) = self.containers_of(backend, service).await else {
-            return HealthStatus::Unknown;
+        // What its current deployment runs, read under its lock; while an operation
+        // holds the lock (a deployment swapping replicas...) there is nothing steady to
+        // check.
+        let containers = {
+            let lock = self.service_locks.of(service.id);
+            let Ok(_held) = lock.try_lock() else {
+                return HealthStatus::Unknown;
+            };
+            let (team, id) = (service.team, service.id);
+            let Ok(Some(now)) = self.blocking(move |s| s.service(team, id)).await else {
+                return HealthStatus::Unknown;
+            };
+            match self.deployed_containers(backend, &now).await {
+                Ok(c) => c,
+                Err(_) => return HealthStatus::Unknown,
+            }
         };
         let started = std::time::Instant::now();
         let running: Vec<_> = containers.iter().filter(|c| c.running).collect();
@@ -430,7 +479,11 @@ impl Kyozo {
     /// images Kyozo built that no container uses and that are not among the images of
     /// a service's `keep_images` newest completed deployments; records a `cleaned_up`
     /// event for each service that lost something. Containers and images of services
-    /// the store does not know are left alone: they may be another Kyozo's.
+    /// the store does not know are left alone: they may be another Kyozo's. An image
+    /// counts as the service's only if its history says Kyozo built it for it.
+    ///
+    /// The process's own work over every team (as the manager does it every
+    /// [`ManagerConfig::cleanup_interval`]): it takes no [`Actor`].
     pub async fn cleanup(&self, keep_images: usize) -> Result<Cleanup> {
         let backend = self.backend_or_err()?;
         self.cleanup_with(&*backend, keep_images).await
@@ -441,11 +494,8 @@ impl Kyozo {
         backend: &dyn ContainerBackend,
         keep_images: usize,
     ) -> Result<Cleanup> {
-        let services = self.all_services().await?;
         let mut done = Cleanup::default();
-        let mut in_use: BTreeSet<String> = BTreeSet::new();
-        let mut kept: BTreeSet<String> = BTreeSet::new();
-        for service in &services {
+        for service in self.all_services().await? {
             let (team, id) = (service.team, service.id);
             // Under the service's lock: no operation of it is half-way.
             let lock = self.service_locks.of(id);
@@ -453,23 +503,27 @@ impl Kyozo {
             let Some(current) = self.blocking(move |s| s.service(team, id)).await? else {
                 continue;
             };
-            let mut removed = Vec::new();
+            let mut containers = Vec::new();
+            let mut in_use = BTreeSet::new();
             for c in self.containers_of(backend, &current).await? {
-                in_use.insert(c.image.clone());
                 let dead = !c.running && matches!(c.status.as_str(), "exited" | "dead" | "created");
                 if dead && !current.container_ids.contains(&c.id) {
                     self.service_locks.expect_exit(&c.id);
                     if backend.remove(&c.id).await.is_ok() {
-                        removed.push(c.id);
+                        containers.push(c.id);
+                        continue;
                     }
                 }
+                in_use.insert(c.image);
             }
+            // The images Kyozo built for it, as its history says (labels alone prove
+            // nothing), less those in use and its newest deployments' (newest first).
+            let history = self
+                .blocking(move |s| s.latest_events(team, id, 100_000))
+                .await?;
+            let mut kept: BTreeSet<String> = BTreeSet::new();
             if current.status != ServiceStatus::Removed {
                 kept.extend(current.image.clone());
-                let history = self
-                    .blocking(move |s| s.latest_events(team, id, 100_000))
-                    .await?;
-                // Newest first.
                 kept.extend(
                     history
                         .iter()
@@ -483,7 +537,26 @@ impl Kyozo {
                         .take(keep_images),
                 );
             }
-            if !removed.is_empty() {
+            let built: BTreeSet<String> = history
+                .iter()
+                .filter_map(|e| match &e.payload {
+                    EventPayload::ImageBuilt { image, .. } => Some(image.clone()),
+                    _ => None,
+                })
+                .filter(|tag| !kept.contains(tag) && !in_use.contains(tag))
+                .collect();
+            let mut images = Vec::new();
+            if !built.is_empty() {
+                let filter = BTreeMap::from([(LABEL_SERVICE.to_string(), id.to_string())]);
+                for image in backend.list_images(&filter).await? {
+                    for tag in image.tags.iter().filter(|t| built.contains(*t)) {
+                        if backend.remove_image(tag).await.is_ok() {
+                            images.push(tag.clone());
+                        }
+                    }
+                }
+            }
+            if !containers.is_empty() || !images.is_empty() {
                 self.record(
                     NewEvent::new(
                         team,
@@ -493,50 +566,13 @@ impl Kyozo {
                         Actor::System,
                     )
                     .with_payload(EventPayload::CleanedUp {
-                        containers: removed.clone(),
-                        images: Vec::new(),
+                        containers: containers.clone(),
+                        images: images.clone(),
                     }),
                 )
                 .await?;
-                done.containers.extend(removed);
-            }
-        }
-        // Images: only those built for a service the store knows.
-        let known: BTreeMap<String, &ServiceInstance> =
-            services.iter().map(|s| (s.id.to_string(), s)).collect();
-        for image in backend.list_images(&BTreeMap::new()).await? {
-            let Some(service) = image.labels.get(LABEL_SERVICE).and_then(|id| known.get(id)) else {
-                continue;
-            };
-            if image.labels.get(LABEL_TEAM) != Some(&service.team.to_string()) {
-                continue;
-            }
-            let used = image
-                .tags
-                .iter()
-                .any(|t| in_use.contains(t) || kept.contains(t))
-                || in_use.contains(&image.id);
-            if used {
-                continue;
-            }
-            let name = image.tags.first().cloned().unwrap_or(image.id.clone());
-            if backend.remove_image(&name).await.is_ok() {
-                let _ = self
-                    .record(
-                        NewEvent::new(
-                            service.team,
-                            service.workspace,
-                            service.id,
-                            EventKind::CleanedUp,
-                            Actor::System,
-                        )
-                        .with_payload(EventPayload::CleanedUp {
-                            containers: Vec::new(),
-                            images: vec![name.clone()],
-                        }),
-                    )
-                    .await;
-                done.images.push(name);
+                done.containers.extend(containers);
+                done.images.extend(images);
             }
         }
         Ok(done)
@@ -585,7 +621,20 @@ impl Kyozo {
                     .filter(|id| !present.contains(id.as_str()))
                     .cloned()
                     .collect();
-                for v in &vanished {
+                // Of a service that should run: recorded containers that exited while
+                // no one watched crashed too.
+                let exited: Vec<(String, Option<i64>)> = if service.status == ServiceStatus::Running
+                {
+                    found
+                        .iter()
+                        .filter(|c| !c.running && service.container_ids.contains(&c.id))
+                        .map(|c| (c.id.clone(), c.exit_code))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                let gone = vanished.iter().map(|v| (v.clone(), None));
+                for (container, exit_code) in gone.chain(exited.iter().cloned()) {
                     self.record(
                         NewEvent::new(
                             service.team,
@@ -595,23 +644,35 @@ impl Kyozo {
                             Actor::System,
                         )
                         .with_payload(EventPayload::Exited {
-                            container: v.clone(),
-                            exit_code: None,
+                            container,
+                            exit_code,
                         }),
                     )
                     .await?;
                 }
-                let changed = !vanished.is_empty() || service.container_ids != running;
+                // Its containers now: the recorded ones still there (running or
+                // stopped: a stopped service keeps its own), and any running one of
+                // its (a deployment interrupted before it recorded its containers).
+                let mut now: Vec<String> = service
+                    .container_ids
+                    .iter()
+                    .filter(|id| present.contains(id.as_str()))
+                    .cloned()
+                    .collect();
+                for id in &running {
+                    if !now.contains(id) {
+                        now.push(id.clone());
+                    }
+                }
+                let down = running.is_empty() && service.status == ServiceStatus::Running;
+                let changed = service.container_ids != now || down;
                 report.adopted.extend(running.iter().cloned());
                 report.vanished.extend(vanished);
                 if changed {
-                    if running.is_empty()
-                        && service.status == ServiceStatus::Running
-                        && service.status.can_transition_to(ServiceStatus::Failed)
-                    {
+                    if down && service.status.can_transition_to(ServiceStatus::Failed) {
                         service.status = ServiceStatus::Failed;
                     }
-                    service.container_ids = running;
+                    service.container_ids = now;
                     self.blocking(move |s| s.put_service(&service)).await?;
                 }
             }
@@ -640,7 +701,7 @@ impl Kyozo {
                             // A failure to record (the store refusing) loses this
                             // event's record; reconciliation at the next start still
                             // finds what it changed.
-                            let _ = self.on_engine_event(&*backend, event).await;
+                            let _ = self.on_engine_event(&backend, event).await;
                         }
                         // The stream broke (the engine went away): reconnect.
                         Some(Err(_)) | None => break,
@@ -654,9 +715,12 @@ impl Kyozo {
         }
     }
 
+    /// What an engine event means for the audit trail. What needs a service's lock runs
+    /// in a task of its own, so that a long operation of one service (a build) holds
+    /// up no other's events.
     async fn on_engine_event(
         &self,
-        backend: &dyn ContainerBackend,
+        backend: &Arc<dyn ContainerBackend>,
         event: ContainerEvent,
     ) -> Result<()> {
         let Some((team, id)) = ids_of(&event.labels) else {
@@ -706,20 +770,22 @@ impl Kyozo {
             // Failed when no replica runs any more, decided under the service's lock on
             // what runs then (a deployment may have replaced the container meanwhile; a
             // restart policy may bring it back).
-            let lock = self.service_locks.of(id);
-            let _held = lock.lock().await;
-            if let Some(mut current) = self.blocking(move |s| s.service(team, id)).await?
-                && current.container_ids.contains(&event.id)
-                && !self
-                    .containers_of(backend, &current)
-                    .await?
-                    .iter()
-                    .any(|c| c.running)
-                && current.status.can_transition_to(ServiceStatus::Failed)
-            {
-                current.status = ServiceStatus::Failed;
-                self.blocking(move |s| s.put_service(&current)).await?;
-            }
+            let (me, backend) = (self.clone(), backend.clone());
+            tokio::spawn(async move {
+                let lock = me.service_locks.of(id);
+                let _held = lock.lock().await;
+                if let Ok(Some(mut current)) = me.blocking(move |s| s.service(team, id)).await
+                    && current.container_ids.contains(&event.id)
+                    && me
+                        .containers_of(&*backend, &current)
+                        .await
+                        .is_ok_and(|all| !all.iter().any(|c| c.running))
+                    && current.status.can_transition_to(ServiceStatus::Failed)
+                {
+                    current.status = ServiceStatus::Failed;
+                    let _ = me.blocking(move |s| s.put_service(&current)).await;
+                }
+            });
         }
         Ok(())
     }
@@ -729,7 +795,7 @@ impl Kyozo {
     /// by the system, routes to it again, and the service runs.
     async fn on_started(
         &self,
-        backend: &dyn ContainerBackend,
+        backend: &Arc<dyn ContainerBackend>,
         team: TeamId,
         id: ServiceId,
         event: ContainerEvent,
@@ -747,34 +813,39 @@ impl Kyozo {
         if state.restart_count <= before || !state.running {
             return Ok(());
         }
-        let lock = self.service_locks.of(id);
-        let _held = lock.lock().await;
-        let Some(mut current) = self.blocking(move |s| s.service(team, id)).await? else {
-            return Ok(());
-        };
-        if !current.container_ids.contains(&event.id) {
-            return Ok(());
-        }
-        self.routes
-            .add(id, &[(state.id.clone(), state.ports.clone())]);
-        if current.status == ServiceStatus::Failed {
-            current.status = ServiceStatus::Running;
-            current.started_at = Some(Timestamp::now());
-            let stored = current.clone();
-            self.blocking(move |s| s.put_service(&stored)).await?;
-        }
-        self.record(
-            NewEvent::new(
-                team,
-                current.workspace,
-                id,
-                EventKind::Restarted,
-                Actor::System,
-            )
-            .with_payload(EventPayload::Containers {
-                ids: vec![event.id.clone()],
-            }),
-        )
-        .await
+        let me = self.clone();
+        tokio::spawn(async move {
+            let lock = me.service_locks.of(id);
+            let _held = lock.lock().await;
+            let Ok(Some(mut current)) = me.blocking(move |s| s.service(team, id)).await else {
+                return;
+            };
+            if !current.container_ids.contains(&event.id) {
+                return;
+            }
+            me.routes
+                .add(id, &[(state.id.clone(), state.ports.clone())]);
+            if current.status == ServiceStatus::Failed {
+                current.status = ServiceStatus::Running;
+                current.started_at = Some(Timestamp::now());
+                let stored = current.clone();
+                let _ = me.blocking(move |s| s.put_service(&stored)).await;
+            }
+            let _ = me
+                .record(
+                    NewEvent::new(
+                        team,
+                        current.workspace,
+                        id,
+                        EventKind::Restarted,
+                        Actor::System,
+                    )
+                    .with_payload(EventPayload::Containers {
+                        ids: vec![event.id.clone()],
+                    }),
+                )
+                .await;
+        });
+        Ok(())
     }
 }

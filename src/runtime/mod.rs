@@ -211,14 +211,16 @@ impl Kyozo {
                     .with_duration(started.elapsed()),
                 )
                 .await;
-            // With no replica left running, the service has failed.
+            // Its status says what runs now: nothing (failed) or some replicas.
             if let Ok(backend) = self.backend_or_err()
-                && let Ok(containers) = self.containers_of(&*backend, service).await
-                && !containers.iter().any(|c| c.running)
+                && let Ok(containers) = self.deployed_containers(&*backend, service).await
             {
-                let _ = self
-                    .set_status(service, ServiceStatus::Failed, |_| {})
-                    .await;
+                let status = if containers.iter().any(|c| c.running) {
+                    ServiceStatus::Running
+                } else {
+                    ServiceStatus::Failed
+                };
+                let _ = self.set_status(service, status, |_| {}).await;
             }
         }
         outcome
@@ -412,9 +414,22 @@ impl Kyozo {
                         .with_duration(started.elapsed()),
                 )
                 .await?;
+                // Failed when none of its containers runs (the previous deployment's
+                // keep running when they can).
+                // (A build that failed touched nothing: what ran runs.)
+                let runs = if step == "build" {
+                    !service.container_ids.is_empty()
+                } else {
+                    self.containers_of(&*backend, &service)
+                        .await
+                        .is_ok_and(|all| {
+                            all.iter()
+                                .any(|c| c.running && service.container_ids.contains(&c.id))
+                        })
+                };
                 if let Some(mut failed) = self.blocking(move |s| s.service(team, id)).await?
                     && failed.status.can_transition_to(ServiceStatus::Failed)
-                    && failed.container_ids.is_empty()
+                    && !runs
                 {
                     failed.status = ServiceStatus::Failed;
                     self.blocking(move |s| s.put_service(&failed)).await?;
@@ -532,40 +547,51 @@ impl Kyozo {
             UpdateStrategy::Rolling
         };
         let mut paused = Vec::new();
-        if strategy == UpdateStrategy::Recreate {
-            let ids: Vec<String> = old.iter().map(|c| c.id.clone()).collect();
-            self.routes.remove(service.id, &ids).wait(DRAIN_LIMIT).await;
-            for c in old.iter().filter(|c| c.running) {
-                self.stop_own(backend, c, STOP_GRACE)
-                    .await
-                    .map_err(|e| ("stop", e.into()))?;
-                paused.push(c.id.clone());
+        let outcome = async {
+            if strategy == UpdateStrategy::Recreate {
+                let ids: Vec<String> = old.iter().map(|c| c.id.clone()).collect();
+                self.routes.remove(service.id, &ids).wait(DRAIN_LIMIT).await;
+                for c in old.iter().filter(|c| c.running) {
+                    self.stop_own(backend, c, STOP_GRACE)
+                        .await
+                        .map_err(|e| ("stop", Error::from(e)))?;
+                    paused.push(c.id.clone());
+                }
             }
+            let published = self
+                .start_replicas(backend, service, &image, &labels, &short, replicas, created)
+                .await?;
+            self.record(
+                event(EventKind::Started).with_payload(EventPayload::Containers {
+                    ids: published.iter().map(|(c, _)| c.clone()).collect(),
+                }),
+            )
+            .await
+            .map_err(|e| ("start", e))?;
+            Ok(published)
         }
-        let started = self
-            .start_replicas(backend, service, &image, &labels, &short, replicas, created)
-            .await;
-        let published = match started {
+        .await;
+        let published = match outcome {
             Ok(published) => published,
             Err(failure) => {
-                // Bring back what ran before.
-                for id in &paused {
-                    if backend.start(id).await.is_ok()
-                        && let Ok(state) = backend.inspect(id).await
-                    {
-                        self.routes.add(service.id, &[(state.id, state.ports)]);
+                // Bring back what ran before, once the new containers are gone (they
+                // may hold the port).
+                if !paused.is_empty() {
+                    for c in created.drain(..) {
+                        self.service_locks.expect_exit(&c);
+                        let _ = backend.remove(&c).await;
+                    }
+                    for id in &paused {
+                        if backend.start(id).await.is_ok()
+                            && let Ok(ports) = wait_ready(backend, service, id).await
+                        {
+                            self.routes.add(service.id, &[(id.clone(), ports)]);
+                        }
                     }
                 }
                 return Err(failure);
             }
         };
-        self.record(
-            event(EventKind::Started).with_payload(EventPayload::Containers {
-                ids: published.iter().map(|(c, _)| c.clone()).collect(),
-            }),
-        )
-        .await
-        .map_err(|e| ("start", e))?;
 
         // 3. Switch: connections go to the new replicas; the old ones finish what they
         // serve, then retire. A failure here is not the deployment's (the new replicas
@@ -660,6 +686,19 @@ impl Kyozo {
             .collect();
         found.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(found)
+    }
+
+    /// The containers of the service's current deployment: those of
+    /// [`containers_of`](Self::containers_of) that the service records (a deployment
+    /// may leave an earlier one's behind when it could not retire them).
+    async fn deployed_containers(
+        &self,
+        backend: &dyn ContainerBackend,
+        service: &ServiceInstance,
+    ) -> Result<Vec<crate::backend::ContainerState>> {
+        let mut all = self.containers_of(backend, service).await?;
+        all.retain(|c| service.container_ids.contains(&c.id));
+        Ok(all)
     }
 
     /// Authorizes `op` on the service, waits for the service's lock, and returns the
@@ -777,7 +816,7 @@ impl Kyozo {
         let started = Instant::now();
         let outcome = async {
             let backend = self.backend_or_err()?;
-            let containers = self.containers_of(&*backend, &service).await?;
+            let containers = self.deployed_containers(&*backend, &service).await?;
             if containers.is_empty() {
                 return Err(Error::Deploy {
                     service: service.name.clone(),
@@ -823,7 +862,7 @@ impl Kyozo {
         let outcome = async {
             let backend = self.backend_or_err()?;
             let mut ids = Vec::new();
-            for c in self.containers_of(&*backend, &service).await? {
+            for c in self.deployed_containers(&*backend, &service).await? {
                 self.routes
                     .remove(id, std::slice::from_ref(&c.id))
                     .wait(DRAIN_LIMIT)
@@ -863,18 +902,21 @@ impl Kyozo {
         id: ServiceId,
         replicas: u32,
     ) -> Result<()> {
-        if replicas == 0 {
-            return Err(crate::model::ValidationError::invalid(
+        if replicas == 0 || replicas > crate::model::MAX_REPLICAS {
+            return Err(crate::model::ValidationError::out_of_range(
                 "replicas",
-                "0",
-                "at least 1 (stop the service to run none)",
+                replicas,
+                format!(
+                    "1-{} (stop the service to run none)",
+                    crate::model::MAX_REPLICAS
+                ),
             )
             .into());
         }
         let (_held, service) = self.lock_service(actor, Operation::Scale, team, id).await?;
         let backend = self.backend_or_err()?;
         let started = Instant::now();
-        let current = self.containers_of(&*backend, &service).await?;
+        let current = self.deployed_containers(&*backend, &service).await?;
         let Some(first) = current.first() else {
             return Err(Error::Deploy {
                 service: service.name.clone(),
@@ -893,6 +935,8 @@ impl Kyozo {
             .await?;
         let short: String = deployment.chars().rev().take(8).collect();
         let labels = deployment_labels(&service, &deployment);
+        // What runs, kept up to date as replicas come and go.
+        let mut ids: Vec<String> = current.iter().map(|c| c.id.clone()).collect();
         let outcome: Result<()> = async {
             if replicas > from {
                 let taken: std::collections::BTreeSet<String> =
@@ -918,7 +962,8 @@ impl Kyozo {
                             return Err(e);
                         }
                     };
-                    self.routes.add(id, &[(cid, ports)]);
+                    self.routes.add(id, &[(cid.clone(), ports)]);
+                    ids.push(cid);
                     added += 1;
                 }
             } else {
@@ -927,22 +972,17 @@ impl Kyozo {
                     .rev()
                     .take((from - replicas) as usize)
                     .collect();
-                let ids: Vec<String> = surplus.iter().map(|c| c.id.clone()).collect();
-                self.routes.remove(id, &ids).wait(DRAIN_LIMIT).await;
+                let going: Vec<String> = surplus.iter().map(|c| c.id.clone()).collect();
+                self.routes.remove(id, &going).wait(DRAIN_LIMIT).await;
                 for c in surplus {
                     self.stop_own(&*backend, c, STOP_GRACE).await?;
                     backend.remove(&c.id).await?;
+                    ids.retain(|i| *i != c.id);
                 }
             }
             Ok(())
         }
         .await;
-        let ids: Vec<String> = self
-            .containers_of(&*backend, &service)
-            .await?
-            .into_iter()
-            .map(|c| c.id)
-            .collect();
         let now = u32::try_from(ids.len()).unwrap_or(u32::MAX);
         let status = if outcome.is_ok() || now > 0 {
             ServiceStatus::Running
@@ -1207,9 +1247,15 @@ async fn wait_ready(
 ) -> Result<BTreeMap<u16, u16>> {
     let check = service.health_check.as_ref();
     let timeout = check.map_or(DEFAULT_READY_TIMEOUT, |h| {
-        h.start_period + (h.interval + h.timeout) * h.retries.max(1) + Duration::from_secs(10)
+        h.interval
+            .saturating_add(h.timeout)
+            .saturating_mul(h.retries.max(1))
+            .saturating_add(h.start_period)
+            .saturating_add(Duration::from_secs(10))
     });
-    let deadline = Instant::now() + timeout;
+    let deadline = Instant::now()
+        .checked_add(timeout)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400));
     let mut last_error = String::new();
     loop {
         let state = backend.inspect(id).await?;
