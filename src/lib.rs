@@ -37,6 +37,7 @@ mod kyozo;
 pub mod auth;
 pub mod backend;
 pub mod model;
+pub mod plan;
 pub mod runtime;
 pub mod store;
 pub mod topology;

@@ -176,6 +176,21 @@ pub struct Recommendation {
     pub message: String,
 }
 
+impl Recommendation {
+    /// A note about `service` (or the whole folder), with a stable code.
+    pub fn new(
+        service: Option<String>,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        Self {
+            service,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
 /// Everything found in a folder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

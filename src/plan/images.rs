@@ -1,0 +1,118 @@
+//! The base-image map: which image a generated Dockerfile starts from, per stack and
+//! runtime version, and which image a backing service runs. Every entry can be
+//! replaced: air-gapped and corporate users point it at their own mirrors.
+
+use std::collections::BTreeMap;
+
+/// Images by key. A key is a stack (`python`), a stack and a runtime version
+/// (`python:3.12`, `python:3`), a role (`node-build`, `go-runtime`) or a backing
+/// service (`postgres`). A lookup with a version tries `stack:version`, then
+/// `stack:major`, then `stack`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseImages {
+    images: BTreeMap<String, String>,
+}
+
+/// The images Kyozo uses when the caller sets none: official images of Docker Hub.
+const DEFAULTS: &[(&str, &str)] = &[
+    // Application stacks (their runtime versions are looked up first).
+    ("deno", "denoland/deno:2.1.4"),
+    ("go", "golang:1.23-bookworm"),
+    ("go-runtime", "debian:bookworm-slim"),
+    ("java", "eclipse-temurin:21-jdk"),
+    ("java-runtime", "eclipse-temurin:21-jre"),
+    ("node", "node:22-bookworm-slim"),
+    ("node:18", "node:18-bookworm-slim"),
+    ("node:20", "node:20-bookworm-slim"),
+    ("node:22", "node:22-bookworm-slim"),
+    ("php", "php:8.3-cli-bookworm"),
+    ("python", "python:3.12-slim-bookworm"),
+    ("python:3.10", "python:3.10-slim-bookworm"),
+    ("python:3.11", "python:3.11-slim-bookworm"),
+    ("python:3.12", "python:3.12-slim-bookworm"),
+    ("python:3.13", "python:3.13-slim-bookworm"),
+    ("ruby", "ruby:3.3-slim-bookworm"),
+    ("rust", "rust:1-bookworm"),
+    ("rust-runtime", "debian:bookworm-slim"),
+    ("static", "busybox:1.37"),
+    // Backing services.
+    ("mariadb", "mariadb:11"),
+    ("memcached", "memcached:1.6"),
+    ("mongodb", "mongo:7"),
+    ("mysql", "mysql:8.4"),
+    ("postgres", "postgres:16"),
+    ("rabbitmq", "rabbitmq:3-management"),
+    ("redis", "redis:7"),
+];
+
+impl Default for BaseImages {
+    fn default() -> Self {
+        Self {
+            images: DEFAULTS
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+}
+
+impl BaseImages {
+    /// An empty map: every image must be set (for a mirror that has only what it was
+    /// given).
+    pub fn empty() -> Self {
+        Self {
+            images: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the image for `key` (`python`, `python:3.12`, `go-runtime`, `postgres`...).
+    pub fn set(mut self, key: impl Into<String>, image: impl Into<String>) -> Self {
+        self.images.insert(key.into(), image.into());
+        self
+    }
+
+    /// Every entry, by key.
+    pub fn entries(&self) -> &BTreeMap<String, String> {
+        &self.images
+    }
+
+    /// The image for `key` at runtime `version` (`3.11.9` tries `key:3.11.9`,
+    /// `key:3.11`, `key:3`, then `key`).
+    pub fn lookup(&self, key: &str, version: Option<&str>) -> Option<&str> {
+        if let Some(v) = version {
+            let parts: Vec<&str> = v
+                .trim_start_matches(['v', '^', '~', '=', '>'])
+                .split('.')
+                .collect();
+            for n in (1..=parts.len()).rev() {
+                let candidate = format!("{key}:{}", parts[..n].join("."));
+                if let Some(image) = self.images.get(&candidate) {
+                    return Some(image);
+                }
+            }
+        }
+        self.images.get(key).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_fall_back_from_the_most_precise_key() {
+        let images = BaseImages::empty()
+            .set("python", "py")
+            .set("python:3.11", "py311")
+            .set("python:3", "py3");
+        assert_eq!(images.lookup("python", Some("3.11.9")), Some("py311"));
+        assert_eq!(images.lookup("python", Some("3.9")), Some("py3"));
+        assert_eq!(images.lookup("python", Some("2.7")), Some("py"));
+        assert_eq!(images.lookup("python", None), Some("py"));
+        assert_eq!(images.lookup("ruby", None), None);
+        assert_eq!(
+            BaseImages::default().lookup("node", Some("^20.1")),
+            Some("node:20-bookworm-slim")
+        );
+    }
+}

@@ -1,0 +1,867 @@
+//! Deployment plans: from a [`Topology`], the files that build and run it.
+//!
+//! For every service the topology found, a [`ServicePlan`]: its Dockerfile (the one
+//! the user wrote, kept as it is, or one generated from the template of its stack),
+//! a `.dockerignore` when it has none, and the [`DeploySpec`] the runtime hands to a
+//! container backend. For the whole folder, a compose file (compose-spec) with every
+//! service, the backing services they need (postgres, redis...) with health checks and
+//! named volumes, env wiring between them (`DATABASE_URL` pointing at the postgres
+//! service) and `depends_on` gated on health where a health check exists.
+//!
+//! Kyozo never rewrites what the user wrote: it only fills gaps. What it cannot plan
+//! (a stack without a template, a service without a start command) is left out with a
+//! recommendation saying why and what to do, never a broken file.
+
+mod compose;
+mod images;
+mod templates;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use compose::{BackingPlan, backing_service};
+pub use images::BaseImages;
+pub use templates::Templates;
+
+use crate::model::{HealthCheckConfig, HealthProbe, PortMapping, ResourceLimits};
+use crate::topology::{Topology, TopologyService};
+
+/// Planning failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    /// No template for a stack.
+    #[error("no Dockerfile template for the stack {0}")]
+    NoTemplate(String),
+    /// A template does not parse or render.
+    #[error("the Dockerfile template for {stack} is broken: {message}")]
+    Template {
+        /// The stack.
+        stack: String,
+        /// The template engine's error.
+        message: String,
+    },
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The compose file could not be written as YAML.
+    #[error("cannot write the compose file: {0}")]
+    Compose(String),
+}
+
+/// How generated images are built: what the runtime and the compose file pass to the
+/// builder.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+#[non_exhaustive]
+pub struct BuildOptions {
+    /// The network of `RUN` steps: `host` where the default bridge has no way out and
+    /// a build downloads packages.
+    pub network: Option<String>,
+    /// Build arguments for every image.
+    pub args: BTreeMap<String, String>,
+    /// Labels for every image.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Makes plans: base images, templates and build options, all replaceable.
+#[derive(Debug, Clone, Default)]
+pub struct Planner {
+    images: BaseImages,
+    templates: Templates,
+    build: BuildOptions,
+}
+
+/// A file a plan writes, relative to the folder analysed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct PlannedFile {
+    /// Where, relative to the folder (`api/Dockerfile`).
+    pub path: String,
+    /// What.
+    pub contents: String,
+}
+
+/// Where a service's image comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ImageSource {
+    /// The Dockerfile the user wrote (its path from the folder), kept as it is.
+    Existing {
+        /// Its path.
+        path: String,
+    },
+    /// A Dockerfile Kyozo generates.
+    Generated {
+        /// The file.
+        file: PlannedFile,
+    },
+    /// An image the service runs as it is.
+    Image {
+        /// The image.
+        image: String,
+    },
+}
+
+/// How an image is built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct BuildPlan {
+    /// The build context, from the folder analysed (`.` or `apps/web`; the workspace
+    /// root for an app of a monorepo that needs its shared packages).
+    pub context: String,
+    /// The Dockerfile, from the context.
+    pub dockerfile: String,
+    /// Build arguments.
+    pub args: BTreeMap<String, String>,
+    /// The network of `RUN` steps.
+    pub network: Option<String>,
+    /// Labels of the image.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// What the runtime needs to run a service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct DeploySpec {
+    /// The service.
+    pub name: String,
+    /// The image to run (built under this tag when `build` is set).
+    pub image: String,
+    /// How to build it, unless it runs as it is.
+    pub build: Option<BuildPlan>,
+    /// Env vars Kyozo sets: the wiring to backing services (`DATABASE_URL`...) and
+    /// `PORT`. Values may use compose's `${NAME:-default}` for what the user supplies.
+    pub env: BTreeMap<String, String>,
+    /// Env vars the service reads that the user must supply (their names).
+    pub env_required: Vec<String>,
+    /// Ports, each published on a host port of its own.
+    pub ports: Vec<PortMapping>,
+    /// Limits per replica (none by default).
+    pub limits: ResourceLimits,
+    /// How to tell it is healthy.
+    pub health: Option<HealthCheckConfig>,
+    /// How many replicas.
+    pub replicas: u32,
+    /// Labels of its containers.
+    pub labels: BTreeMap<String, String>,
+    /// The services it needs first.
+    pub depends_on: Vec<String>,
+}
+
+/// The plan of one service.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct ServicePlan {
+    /// Its name.
+    pub name: String,
+    /// Its folder, from the folder analysed.
+    pub path: String,
+    /// Where its image comes from.
+    pub source: ImageSource,
+    /// A `.dockerignore` for its build context, when it has none.
+    pub dockerignore: Option<PlannedFile>,
+    /// How to run it.
+    pub spec: DeploySpec,
+}
+
+/// What Kyozo will do with a folder.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The folder analysed.
+    pub root: PathBuf,
+    /// The services it can deploy, in start order.
+    pub services: Vec<ServicePlan>,
+    /// The backing services they need.
+    pub backing: Vec<BackingPlan>,
+    /// The compose file the user wrote, if any (kept; Kyozo's goes beside it).
+    pub user_compose: Option<String>,
+    /// What Kyozo could not plan, or what the user should know.
+    pub recommendations: Vec<crate::topology::Recommendation>,
+}
+
+/// What [`Plan::write`] did with one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Written {
+    /// The file.
+    pub path: PathBuf,
+    /// What happened to it.
+    pub outcome: WriteOutcome,
+}
+
+/// What happened to a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WriteOutcome {
+    /// Written; there was none.
+    Created,
+    /// Written over a file Kyozo had generated, or over the user's with `force`.
+    Replaced,
+    /// Left alone: the same contents are there.
+    Unchanged,
+    /// Left alone: a file of the user's is there (write with `force` to replace it).
+    KeptUsers,
+}
+
+/// The first line of every file Kyozo generates: how it tells its own files from the
+/// user's.
+pub const GENERATED_MARK: &str = "Generated by Kyozo";
+
+/// The compose file Kyozo writes (beside the user's, if there is one).
+pub const COMPOSE_FILE: &str = "compose.kyozo.yaml";
+
+impl Planner {
+    /// A planner with the default base images and templates.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Uses these base images.
+    #[must_use]
+    pub fn with_images(mut self, images: BaseImages) -> Self {
+        self.images = images;
+        self
+    }
+
+    /// Uses these templates.
+    #[must_use]
+    pub fn with_templates(mut self, templates: Templates) -> Self {
+        self.templates = templates;
+        self
+    }
+
+    /// Builds with these options.
+    #[must_use]
+    pub fn with_build_options(mut self, build: BuildOptions) -> Self {
+        self.build = build;
+        self
+    }
+
+    /// The plan for `topology`.
+    pub fn plan(&self, topology: &Topology) -> Plan {
+        let mut recommendations = Vec::new();
+        let recommend = |r: &mut Vec<crate::topology::Recommendation>,
+                         service: Option<&str>,
+                         code: &str,
+                         message: String| {
+            r.push(crate::topology::Recommendation::new(
+                service.map(str::to_string),
+                code,
+                message,
+            ));
+        };
+        let mut services: Vec<ServicePlan> = Vec::new();
+        let mut backing_names: BTreeSet<String> = BTreeSet::new();
+        for found in &topology.services {
+            match self.plan_service(topology, found) {
+                Ok(plan) => {
+                    backing_names.extend(found.backing_services.iter().cloned());
+                    services.push(plan);
+                }
+                Err(why) => recommend(&mut recommendations, Some(&found.name), why.0, why.1),
+            }
+        }
+        // Backing services, with what the services that need them are told.
+        let mut backing = Vec::new();
+        for name in &backing_names {
+            match backing_service(name, &self.images) {
+                Some(b) => backing.push(b),
+                None => recommend(
+                    &mut recommendations,
+                    None,
+                    "backing-service-unplanned",
+                    format!(
+                        "{name} is needed but Kyozo has no image for it: add it to the base-image map or run it yourself"
+                    ),
+                ),
+            }
+        }
+        let planned: BTreeSet<String> = services.iter().map(|s| s.name.clone()).collect();
+        let ports_of: BTreeMap<String, u16> = services
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), s.spec.ports.first()?.container_port)))
+            .collect();
+        for s in &mut services {
+            let found = topology
+                .services
+                .iter()
+                .find(|f| f.name == s.name)
+                .map(|f| f.backing_services.clone())
+                .unwrap_or_default();
+            for b in backing.iter().filter(|b| found.contains(&b.name)) {
+                for (k, v) in &b.wiring {
+                    s.spec.env.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+                s.spec.depends_on.push(b.name.clone());
+            }
+            s.spec.env_required.retain(|e| !s.spec.env.contains_key(e));
+            // `API_URL` of a service that depends on `api`: the address of `api`.
+            let needed = s.spec.env_required.clone();
+            for dep in &s.spec.depends_on {
+                let Some(port) = ports_of.get(dep) else {
+                    continue;
+                };
+                let prefix = dep.to_uppercase().replace('-', "_");
+                for var in &needed {
+                    if var == &format!("{prefix}_URL") || var == &format!("{prefix}_BASE_URL") {
+                        s.spec
+                            .env
+                            .insert(var.clone(), format!("http://{dep}:{port}"));
+                    }
+                }
+            }
+            s.spec.env_required.retain(|e| !s.spec.env.contains_key(e));
+            // Dependencies on services Kyozo could not plan are dropped (said above).
+            s.spec
+                .depends_on
+                .retain(|d| planned.contains(d) || backing.iter().any(|b| &b.name == d));
+            s.spec.depends_on.sort();
+            s.spec.depends_on.dedup();
+            if !s.spec.env_required.is_empty() {
+                recommend(
+                    &mut recommendations,
+                    Some(&s.name),
+                    "env-required",
+                    format!(
+                        "{} reads {} and Kyozo cannot know their values: set them before deploying",
+                        s.name,
+                        s.spec.env_required.join(", ")
+                    ),
+                );
+            }
+        }
+        break_cycles(&mut services, &mut recommendations);
+        assign_host_ports(&mut services, &backing, &mut recommendations);
+        let user_compose = [
+            "compose.yaml",
+            "compose.yml",
+            "docker-compose.yaml",
+            "docker-compose.yml",
+        ]
+        .iter()
+        .find(|f| topology.root.join(f).is_file())
+        .map(|f| f.to_string());
+        if let Some(file) = &user_compose {
+            recommend(
+                &mut recommendations,
+                None,
+                "compose-kept",
+                format!(
+                    "{file} is yours and stays as it is; Kyozo's services are in {COMPOSE_FILE}: run both with `docker compose -f {file} -f {COMPOSE_FILE} up`"
+                ),
+            );
+        }
+        Plan {
+            root: topology.root.clone(),
+            services,
+            backing,
+            user_compose,
+            recommendations,
+        }
+    }
+
+    /// The plan of one service, or why there is none (a code and a message).
+    fn plan_service(
+        &self,
+        topology: &Topology,
+        found: &TopologyService,
+    ) -> Result<ServicePlan, (&'static str, String)> {
+        let port = found.ports.first().map(|p| p.port);
+        let stack = template_stack(found);
+        let health_path = found
+            .healthcheck
+            .as_ref()
+            .map(|h| h.value.clone())
+            .filter(|v| v.starts_with('/'))
+            .unwrap_or_else(|| "/".to_string());
+        let mut labels = self.build.labels.clone();
+        labels.insert("dev.kyozo.stack".into(), found.language.clone());
+        // The user's Dockerfile, or image, first.
+        // A Dockerfile Kyozo generated before is Kyozo's to generate again.
+        let users_dockerfile = found.dockerfile.as_ref().filter(|d| {
+            std::fs::read_to_string(topology.root.join(d.as_str()))
+                .map_or(true, |text| !is_generated(&text))
+        });
+        let (source, build) = if let Some(dockerfile) = users_dockerfile {
+            let context = found.context.clone();
+            let from_context = relative_to(dockerfile, &context);
+            (
+                ImageSource::Existing {
+                    path: dockerfile.clone(),
+                },
+                Some(self.build_plan(&context, &from_context, &labels)),
+            )
+        } else if let Some(image) = &found.image {
+            (
+                ImageSource::Image {
+                    image: image.clone(),
+                },
+                None,
+            )
+        } else {
+            let Some(stack) = stack else {
+                return Err((
+                    "no-template",
+                    format!(
+                        "{}: Kyozo has no Dockerfile template for {} yet; write a Dockerfile in {} (or give the planner a template for the stack)",
+                        found.name, found.language, found.path
+                    ),
+                ));
+            };
+            let start = found.start_command.as_ref().map(|c| c.value.clone());
+            if start.is_none() && !matches!(stack, "static" | "go" | "rust" | "java") {
+                return Err((
+                    "no-start-command",
+                    format!(
+                        "{}: no start command found (a `start` script, a Procfile, a main module...): add one, or write a Dockerfile",
+                        found.name
+                    ),
+                ));
+            }
+            let file = self
+                .dockerfile(topology, found, stack, port, &health_path)
+                .map_err(|e| ("template-failed", format!("{}: {e}", found.name)))?;
+            let context = found.context.clone();
+            let path = join(&found.path, "Dockerfile");
+            let from_context = relative_to(&path, &context);
+            (
+                ImageSource::Generated {
+                    file: PlannedFile {
+                        path,
+                        contents: file,
+                    },
+                },
+                Some(self.build_plan(&context, &from_context, &labels)),
+            )
+        };
+        let dockerignore = match &build {
+            Some(b)
+                if !topology
+                    .root
+                    .join(&b.context)
+                    .join(".dockerignore")
+                    .exists() =>
+            {
+                Some(PlannedFile {
+                    path: join(&b.context, ".dockerignore"),
+                    contents: dockerignore(&found.language),
+                })
+            }
+            _ => None,
+        };
+        let image = match &source {
+            ImageSource::Image { image } => image.clone(),
+            _ => format!("kyozo/{}:latest", found.name),
+        };
+        let mut env = BTreeMap::new();
+        if let Some(p) = port {
+            env.insert("PORT".to_string(), p.to_string());
+        }
+        let health = port.map(|p| {
+            let probe = match &found.healthcheck {
+                Some(h) if h.value.starts_with('/') => HealthProbe::Http {
+                    port: p,
+                    path: h.value.clone(),
+                    expect_status: None,
+                },
+                _ => HealthProbe::Tcp { port: p },
+            };
+            HealthCheckConfig::new(probe)
+        });
+        let mut ports: Vec<PortMapping> = Vec::new();
+        for p in &found.ports {
+            if !ports.iter().any(|m| m.container_port == p.port) {
+                ports.push(PortMapping::new(p.port, Some(p.port)));
+            }
+        }
+        Ok(ServicePlan {
+            name: found.name.clone(),
+            path: found.path.clone(),
+            source,
+            dockerignore,
+            spec: DeploySpec {
+                name: found.name.clone(),
+                image,
+                build,
+                env,
+                env_required: found.env.iter().map(|e| e.name.clone()).collect(),
+                ports,
+                limits: ResourceLimits::default(),
+                health,
+                replicas: 1,
+                labels: BTreeMap::from([("dev.kyozo.stack".to_string(), found.language.clone())]),
+                depends_on: found.depends_on.clone(),
+            },
+        })
+    }
+
+    fn build_plan(
+        &self,
+        context: &str,
+        dockerfile: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> BuildPlan {
+        BuildPlan {
+            context: context.to_string(),
+            dockerfile: dockerfile.to_string(),
+            args: self.build.args.clone(),
+            network: self.build.network.clone(),
+            labels: labels.clone(),
+        }
+    }
+
+    /// Renders the Dockerfile of a service from its stack's template.
+    fn dockerfile(
+        &self,
+        topology: &Topology,
+        found: &TopologyService,
+        stack: &str,
+        port: Option<u16>,
+        health_path: &str,
+    ) -> Result<String, PlanError> {
+        let version = found.runtime_version.as_ref().map(|v| v.value.as_str());
+        let image = |key: &str| -> Result<String, PlanError> {
+            self.images
+                .lookup(key, version)
+                .map(str::to_string)
+                .ok_or_else(|| PlanError::Template {
+                    stack: stack.to_string(),
+                    message: format!("no base image for {key} in the base-image map"),
+                })
+        };
+        let value = |c: &Option<crate::topology::Sourced<String>>| {
+            c.as_ref().map(|c| c.value.clone()).unwrap_or_default()
+        };
+        let mut install = value(&found.install_command);
+        let mut build = value(&found.build_command);
+        let start = value(&found.start_command);
+        let folder = topology.root.join(&found.path);
+        let (base, build_image) = match stack {
+            "go" => (image("go-runtime")?, image("go")?),
+            "rust" => (image("rust-runtime")?, image("rust")?),
+            "java" => (image("java-runtime")?, image("java")?),
+            "static" => {
+                let builder = if build.is_empty() {
+                    String::new()
+                } else {
+                    self.images
+                        .lookup("node", None)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                (image("static")?, builder)
+            }
+            other => (image(other)?, String::new()),
+        };
+        if stack == "node" && !has_node_dependencies(&folder) {
+            // Nothing to install (and no npm needed to install nothing).
+            install.clear();
+        }
+        if stack == "java" && build.is_empty() {
+            build = if folder.join("mvnw").is_file() {
+                "./mvnw -q -DskipTests package".into()
+            } else if folder.join("gradlew").is_file() {
+                "./gradlew --no-daemon build -x test".into()
+            } else if folder.join("pom.xml").is_file() {
+                "mvn -q -DskipTests package".into()
+            } else {
+                "gradle --no-daemon build -x test".into()
+            };
+        }
+        let context = BTreeMap::from([
+            ("name", found.name.clone()),
+            ("stack", found.language.clone()),
+            ("framework", found.framework.clone().unwrap_or_default()),
+            (
+                "package_manager",
+                found.package_manager.clone().unwrap_or_default(),
+            ),
+            ("base", base),
+            ("build_image", build_image),
+            ("port", port.map(|p| p.to_string()).unwrap_or_default()),
+            ("health_path", health_path.to_string()),
+            ("install", std::mem::take(&mut install)),
+            ("build", build),
+            ("start", start.clone()),
+            ("package", go_package(&found.build_command, &start)),
+            ("binary", rust_binary(&start, &found.name)),
+            ("site_dir", static_dir(&found.build_command)),
+        ]);
+        self.templates.render(stack, &context)
+    }
+}
+
+/// The template a service's stack uses, if Kyozo has one.
+fn template_stack(found: &TopologyService) -> Option<&'static str> {
+    Some(match found.language.as_str() {
+        "node" => "node",
+        "python" => "python",
+        "go" => "go",
+        "rust" => "rust",
+        "java" | "kotlin" | "scala" => "java",
+        "ruby" => "ruby",
+        "php" => "php",
+        "deno" => "deno",
+        "static" => "static",
+        _ => return None,
+    })
+}
+
+/// Whether the package.json in `folder` lists dependencies to install.
+fn has_node_dependencies(folder: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(folder.join("package.json")) else {
+        return true;
+    };
+    let Ok(manifest) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return true;
+    };
+    ["dependencies", "devDependencies"].iter().any(|k| {
+        manifest
+            .get(k)
+            .and_then(|d| d.as_object())
+            .is_some_and(|d| !d.is_empty())
+    })
+}
+
+/// The package `go build` builds: from the build or start command, else `.`.
+fn go_package(build: &Option<crate::topology::Sourced<String>>, start: &str) -> String {
+    let from = |cmd: &str| {
+        cmd.split_whitespace()
+            .skip_while(|w| *w != "build" && *w != "run")
+            .skip(1)
+            .find(|w| w.starts_with("./") || *w == ".")
+            .map(str::to_string)
+    };
+    build
+        .as_ref()
+        .and_then(|b| from(&b.value))
+        .or_else(|| from(start))
+        .unwrap_or_else(|| ".".into())
+}
+
+/// The binary a rust service runs: from `target/release/NAME` in its start command,
+/// else the service's name.
+fn rust_binary(start: &str, name: &str) -> String {
+    start
+        .split_whitespace()
+        .find_map(|w| w.rsplit_once("target/release/").map(|(_, b)| b.to_string()))
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// The folder a static site serves: the build's output (`dist`) when it builds, else
+/// the service's folder.
+fn static_dir(build: &Option<crate::topology::Sourced<String>>) -> String {
+    if build.is_some() { "dist" } else { "." }.into()
+}
+
+/// `a/b` from `a` and `b`, with `.` for the folder itself.
+fn join(dir: &str, file: &str) -> String {
+    match dir.trim_end_matches('/') {
+        "" | "." => file.to_string(),
+        d => format!("{d}/{file}"),
+    }
+}
+
+/// `path` (from the root) relative to `dir` (from the root).
+fn relative_to(path: &str, dir: &str) -> String {
+    match dir.trim_end_matches('/') {
+        "" | "." => path.to_string(),
+        d => path
+            .strip_prefix(d)
+            .and_then(|r| r.strip_prefix('/'))
+            .unwrap_or(path)
+            .to_string(),
+    }
+}
+
+/// A `.dockerignore` for a stack: version control, local state, dependencies and
+/// build output that the image makes itself.
+fn dockerignore(stack: &str) -> String {
+    let mut lines = vec![
+        format!("# {GENERATED_MARK}: what the build context leaves out."),
+        ".git".into(),
+        ".kyozo".into(),
+        "**/.env".into(),
+        "**/*.log".into(),
+        "Dockerfile".into(),
+        ".dockerignore".into(),
+    ];
+    let extra: &[&str] = match stack {
+        "node" | "deno" | "static" => &["**/node_modules", ".next/cache"],
+        "python" => &[
+            "**/__pycache__",
+            "**/*.pyc",
+            ".venv",
+            "venv",
+            ".pytest_cache",
+        ],
+        "rust" => &["target"],
+        "java" | "kotlin" | "scala" => &["target", "build", ".gradle"],
+        "ruby" => &["vendor/bundle", "tmp", "log"],
+        "php" => &["vendor"],
+        _ => &[],
+    };
+    lines.extend(extra.iter().map(|s| s.to_string()));
+    let mut out = lines.join("\n");
+    out.push('\n');
+    out
+}
+
+/// Drops the `depends_on` edges that close a cycle, with a recommendation: compose
+/// refuses a cycle, and a cycle cannot be started in order anyway.
+fn break_cycles(
+    services: &mut [ServicePlan],
+    recommendations: &mut Vec<crate::topology::Recommendation>,
+) {
+    let index: BTreeMap<String, usize> = services
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.clone(), i))
+        .collect();
+    let mut graph = petgraph::graphmap::DiGraphMap::<usize, ()>::new();
+    for (i, s) in services.iter().enumerate() {
+        graph.add_node(i);
+        for d in &s.spec.depends_on {
+            if let Some(&j) = index.get(d) {
+                graph.add_edge(i, j, ());
+            }
+        }
+    }
+    for scc in petgraph::algo::tarjan_scc(&graph) {
+        if scc.len() < 2 {
+            continue;
+        }
+        let members: BTreeSet<String> = scc.iter().map(|i| services[*i].name.clone()).collect();
+        for i in &scc {
+            services[*i]
+                .spec
+                .depends_on
+                .retain(|d| !members.contains(d));
+        }
+        recommendations.push(crate::topology::Recommendation::new(
+            None,
+            "dependency-cycle",
+            format!(
+                "{} depend on each other in a cycle: Kyozo starts them without an order between them; break the cycle so that one can start first",
+                members.into_iter().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+}
+
+/// Publishes each service's ports on the same host port when it is free among the
+/// plan's, else on the next free one, with a recommendation.
+fn assign_host_ports(
+    services: &mut [ServicePlan],
+    backing: &[BackingPlan],
+    recommendations: &mut Vec<crate::topology::Recommendation>,
+) {
+    let mut taken: BTreeMap<u16, String> = BTreeMap::new();
+    for b in backing {
+        taken.insert(b.port, b.name.clone());
+    }
+    for s in services.iter_mut() {
+        for p in &mut s.spec.ports {
+            let wanted = p.host_port.unwrap_or(p.container_port);
+            let mut host = wanted;
+            while taken.contains_key(&host) {
+                host = host.checked_add(1).unwrap_or(1024);
+            }
+            if host != wanted {
+                recommendations.push(crate::topology::Recommendation::new(
+                    Some(s.name.clone()),
+                    "port-clash",
+                    format!(
+                        "{} and {} both use port {wanted}: {} is published on host port {host}",
+                        taken[&wanted], s.name, s.name
+                    ),
+                ));
+            }
+            taken.insert(host, s.name.clone());
+            p.host_port = Some(host);
+        }
+    }
+}
+
+impl Plan {
+    /// Every file the plan writes (Dockerfiles and `.dockerignore`s it generates, and
+    /// its compose file), with the compose file's paths relative to `dest`.
+    pub fn files(&self) -> Result<Vec<PlannedFile>, PlanError> {
+        let mut files = Vec::new();
+        for s in &self.services {
+            if let ImageSource::Generated { file } = &s.source {
+                files.push(file.clone());
+            }
+            if let Some(ignore) = &s.dockerignore
+                && !files.iter().any(|f: &PlannedFile| f.path == ignore.path)
+            {
+                files.push(ignore.clone());
+            }
+        }
+        if !self.services.is_empty() {
+            files.push(PlannedFile {
+                path: COMPOSE_FILE.to_string(),
+                contents: self.compose()?,
+            });
+        }
+        Ok(files)
+    }
+
+    /// The compose file, its paths relative to the folder analysed.
+    pub fn compose(&self) -> Result<String, PlanError> {
+        compose::render(self)
+    }
+
+    /// Writes the plan's files under `dest` (the folder analysed, or another folder that
+    /// mirrors it): a file Kyozo generated before is replaced, a file of the user's is
+    /// kept unless `force`.
+    pub fn write(&self, dest: &Path, force: bool) -> Result<Vec<Written>, PlanError> {
+        let mut written = Vec::new();
+        for file in self.files()? {
+            let path = dest.join(&file.path);
+            let outcome = match std::fs::read_to_string(&path) {
+                Ok(existing) if existing == file.contents => WriteOutcome::Unchanged,
+                Ok(existing) if !force && !is_generated(&existing) => WriteOutcome::KeptUsers,
+                Ok(_) => WriteOutcome::Replaced,
+                Err(_) if path.exists() && !force => WriteOutcome::KeptUsers,
+                Err(_) => WriteOutcome::Created,
+            };
+            if matches!(outcome, WriteOutcome::Created | WriteOutcome::Replaced) {
+                write_atomically(&path, &file.contents)?;
+            }
+            written.push(Written { path, outcome });
+        }
+        Ok(written)
+    }
+}
+
+/// Whether a file's first lines carry Kyozo's mark.
+fn is_generated(text: &str) -> bool {
+    text.lines().take(3).any(|l| l.contains(GENERATED_MARK))
+}
+
+/// Writes `contents` to `path` through a temporary file renamed into place, so a
+/// crash leaves the old file or the new one, never half of one.
+fn write_atomically(path: &Path, contents: &str) -> Result<(), PlanError> {
+    let err = |source| PlanError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    let tmp = path.with_extension("kyozo-tmp");
+    std::fs::write(&tmp, contents).map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
