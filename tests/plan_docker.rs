@@ -1,0 +1,186 @@
+//! Generated Dockerfiles built and run on the real Docker Engine: a static site, a Flask
+//! app (flask installed from PyPI during the build) and a Node app each build from the
+//! Dockerfile Kyozo wrote and answer HTTP.
+//!
+//! No registry is reachable, so the base images are made here: a Debian root filesystem
+//! with python3 and nodejs from `debootstrap`, the host's CA bundle copied in, loaded
+//! with `docker import` (`tests/support/debian-image.sh`), and the static busybox image
+//! of the other Docker tests; the base-image map points at them. They are kept by tag,
+//! so only the first run pays for them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/docker.rs"]
+mod docker;
+
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+use kyozo::backend::{BuildSpec, ContainerBackend, ContainerSpec, PortSpec};
+use kyozo::plan::{BaseImages, BuildOptions, ImageSource, Planner};
+use kyozo::topology::TopologyEngine;
+
+use docker::{Cleanup, busybox, engine};
+
+/// The Debian image with the runtimes, made once and kept by its tag.
+const RUNTIMES: &str = "kyozo-test/debian-runtimes:1";
+
+async fn runtimes() -> String {
+    static MADE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+    MADE.get_or_init(|| async {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/debian-image.sh");
+        let out = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("bash")
+                .arg(script)
+                .args([RUNTIMES, "python3,python3-venv,nodejs"])
+                .output()
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "making the Debian base image failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    })
+    .await;
+    RUNTIMES.to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// `GET path` on 127.0.0.1:`port`, retried while the server starts (at most 30 s).
+async fn answer(port: u16, path: &str) -> String {
+    let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    for _ in 0..300 {
+        let request = request.clone();
+        let got = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+            s.set_read_timeout(Some(Duration::from_secs(2)))?;
+            s.write_all(request.as_bytes())?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok(out)
+        })
+        .await
+        .unwrap();
+        if let Ok(text) = got
+            && text.starts_with("HTTP/1")
+        {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("nothing answered HTTP on port {port}");
+}
+
+/// Plans a copy of `fixture`, writes the plan, builds the image from the generated
+/// Dockerfile, runs it and returns what `GET path` answers.
+async fn build_and_run(fixture: &str, images: BaseImages, path: &str) -> String {
+    let engine = engine().await.expect("the Docker Engine");
+    let cleanup = Cleanup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join(fixture);
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(fixture),
+        &root,
+    );
+    let topology = TopologyEngine::new().analyze(&root).unwrap();
+    let mut options = BuildOptions::default();
+    // These machines' bridge network has no way out: a build that downloads packages
+    // runs on the host's network.
+    options.network = Some("host".into());
+    let plan = Planner::new()
+        .with_images(images)
+        .with_build_options(options)
+        .plan(&topology);
+    assert_eq!(plan.services.len(), 1, "{:?}", plan.recommendations);
+    let service = &plan.services[0];
+    assert!(
+        matches!(service.source, ImageSource::Generated { .. }),
+        "{:?}",
+        service.source
+    );
+    plan.write(&root, false).unwrap();
+    let build = service.spec.build.as_ref().unwrap();
+    let tag = format!("kyozo-test/plan-{fixture}:{}", cleanup.run);
+    let mut spec = BuildSpec::default();
+    spec.context = root.join(&build.context);
+    spec.dockerfile = build.dockerfile.clone();
+    spec.tag = tag.clone();
+    spec.labels = cleanup.labels();
+    spec.network = build.network.clone();
+    let mut output = Vec::new();
+    let built = engine
+        .build_image(&spec, &mut |p| output.push(format!("{p:?}")))
+        .await;
+    assert!(built.is_ok(), "{fixture}: {built:?}\n{}", output.join("\n"));
+
+    let port = service.spec.ports[0].container_port;
+    let mut run = ContainerSpec::new(format!("kyozo-test-plan-{fixture}-{}", cleanup.run), &tag);
+    run.ports.push(PortSpec {
+        container: port,
+        host: None,
+    });
+    run.env = service.spec.env.clone();
+    run.labels = cleanup.labels();
+    let id = engine.create(&run).await.unwrap();
+    engine.start(&id).await.unwrap();
+    let host = engine.inspect(&id).await.unwrap().ports[&port];
+    let text = answer(host, path).await;
+    // It runs as the unprivileged user the Dockerfile names.
+    let user = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{.Config.User}}", &id])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&user.stdout).trim(), "10001");
+    drop(cleanup);
+    text
+}
+
+#[tokio::test]
+async fn a_static_site_builds_from_its_generated_dockerfile_and_answers() {
+    let Some(engine) = engine().await else { return };
+    let image = busybox(&engine).await;
+    let text = build_and_run(
+        "static-index",
+        BaseImages::empty().set("static", image),
+        "/",
+    )
+    .await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("<html"), "{text}");
+}
+
+#[tokio::test]
+async fn a_flask_app_builds_with_flask_from_pypi_and_answers() {
+    let Some(_) = engine().await else { return };
+    let image = runtimes().await;
+    let text = build_and_run("plan-flask", BaseImages::empty().set("python", image), "/").await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("hello from flask on 5000"), "{text}");
+}
+
+#[tokio::test]
+async fn a_node_app_builds_and_answers() {
+    let Some(_) = engine().await else { return };
+    let image = runtimes().await;
+    let text = build_and_run("plan-node", BaseImages::empty().set("node", image), "/").await;
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("hello from node v18"), "{text}");
+}
