@@ -179,8 +179,11 @@ struct Healthcheck {
     start_period: &'static str,
 }
 
-/// The compose file of `plan`, its paths relative to the folder analysed.
-pub(super) fn render(plan: &Plan) -> Result<String, PlanError> {
+/// The compose file of `plan`, to be written in `dest`: its paths relative to the
+/// folder analysed when `dest` is that folder, else absolute (the build contexts in
+/// the folder analysed, the generated Dockerfiles in `dest`).
+pub(super) fn render(plan: &Plan, dest: &std::path::Path) -> Result<String, PlanError> {
+    let elsewhere = dest != plan.root;
     let mut services = BTreeMap::new();
     let mut volumes = BTreeMap::new();
     // Which services say when they are healthy: `depends_on` waits for that.
@@ -219,8 +222,17 @@ pub(super) fn render(plan: &Plan) -> Result<String, PlanError> {
         let service = ComposeService {
             image: Some(spec.image.clone()),
             build: spec.build.as_ref().map(|b| ComposeBuild {
-                context: dot_slash(&b.context),
-                dockerfile: b.dockerfile.clone(),
+                context: if elsewhere {
+                    plan.root.join(&b.context).display().to_string()
+                } else {
+                    dot_slash(&b.context)
+                },
+                dockerfile: match &s.source {
+                    ImageSource::Generated { file } if elsewhere => {
+                        dest.join(&file.path).display().to_string()
+                    }
+                    _ => b.dockerfile.clone(),
+                },
                 args: b.args.clone(),
                 network: b.network.clone(),
                 labels: b.labels.clone(),

@@ -827,15 +827,24 @@ fn assign_host_ports(
 }
 
 impl Plan {
-    /// Every file the plan writes (Dockerfiles and `.dockerignore`s it generates, and
-    /// its compose file), with the compose file's paths relative to `dest`.
+    /// Every file the plan writes into the folder analysed (Dockerfiles and
+    /// `.dockerignore`s it generates, and its compose file).
     pub fn files(&self) -> Result<Vec<PlannedFile>, PlanError> {
+        self.files_for(&self.root)
+    }
+
+    /// Every file the plan writes into `dest` (the folder analysed, or another one that
+    /// mirrors it: then the compose file names the build contexts in the folder
+    /// analysed and the Dockerfiles in `dest` by their absolute paths).
+    pub fn files_for(&self, dest: &Path) -> Result<Vec<PlannedFile>, PlanError> {
         let mut files = Vec::new();
         for s in &self.services {
             if let ImageSource::Generated { file } = &s.source {
                 files.push(file.clone());
             }
+            // A .dockerignore works only in its build context, in the folder analysed.
             if let Some(ignore) = &s.dockerignore
+                && dest == self.root
                 && !files.iter().any(|f: &PlannedFile| f.path == ignore.path)
             {
                 files.push(ignore.clone());
@@ -844,7 +853,7 @@ impl Plan {
         if !self.services.is_empty() {
             files.push(PlannedFile {
                 path: COMPOSE_FILE.to_string(),
-                contents: self.compose()?,
+                contents: compose::render(self, dest)?,
             });
         }
         Ok(files)
@@ -852,7 +861,7 @@ impl Plan {
 
     /// The compose file, its paths relative to the folder analysed.
     pub fn compose(&self) -> Result<String, PlanError> {
-        compose::render(self)
+        compose::render(self, &self.root)
     }
 
     /// Writes the plan's files under `dest` (the folder analysed, or another folder that
@@ -860,7 +869,7 @@ impl Plan {
     /// kept unless `force`.
     pub fn write(&self, dest: &Path, force: bool) -> Result<Vec<Written>, PlanError> {
         let mut written = Vec::new();
-        for file in self.files()? {
+        for file in self.files_for(dest)? {
             let path = dest.join(&file.path);
             let outcome = match std::fs::read_to_string(&path) {
                 Ok(existing) if existing == file.contents => WriteOutcome::Unchanged,

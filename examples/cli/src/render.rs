@@ -245,3 +245,74 @@ fn service(o: &mut String, s: &TopologyService) {
         }
     }
 }
+
+/// The summary of `kyozo plan`.
+pub(crate) fn plan(
+    plan: &kyozo::plan::Plan,
+    dest: &std::path::Path,
+    written: &[kyozo::plan::Written],
+    dry_run: bool,
+) -> anyhow::Result<String> {
+    use kyozo::plan::{ImageSource, WriteOutcome};
+    let mut out = String::new();
+    if plan.services.is_empty() {
+        writeln!(out, "Nothing to plan in {}.", plan.root.display())?;
+    } else {
+        writeln!(out, "Plan for {}:", plan.root.display())?;
+    }
+    for s in &plan.services {
+        let source = match &s.source {
+            ImageSource::Existing { path } => format!("its Dockerfile {path} (yours, kept)"),
+            ImageSource::Generated { file } => format!("Dockerfile {} (generated)", file.path),
+            ImageSource::Image { image } => format!("image {image}"),
+            _ => "?".into(),
+        };
+        let ports: Vec<String> = s
+            .spec
+            .ports
+            .iter()
+            .map(|p| match p.host_port {
+                Some(h) => format!("{h}->{}", p.container_port),
+                None => p.container_port.to_string(),
+            })
+            .collect();
+        writeln!(out, "  {:<20} {source}", s.name)?;
+        if !ports.is_empty() {
+            writeln!(out, "  {:<20} ports {}", "", ports.join(", "))?;
+        }
+        if !s.spec.depends_on.is_empty() {
+            writeln!(out, "  {:<20} after {}", "", s.spec.depends_on.join(", "))?;
+        }
+    }
+    for b in &plan.backing {
+        writeln!(out, "  {:<20} {} (backing service)", b.name, b.image)?;
+    }
+    if dry_run {
+        writeln!(out, "\nWould write (--dry-run: nothing written):")?;
+        for f in plan.files_for(dest)? {
+            writeln!(out, "  {}", dest.join(&f.path).display())?;
+        }
+    } else if !written.is_empty() {
+        writeln!(out, "\nFiles:")?;
+        for w in written {
+            let what = match w.outcome {
+                WriteOutcome::Created => "created",
+                WriteOutcome::Replaced => "replaced",
+                WriteOutcome::Unchanged => "unchanged",
+                WriteOutcome::KeptUsers => "kept (yours; --force replaces it)",
+                _ => "?",
+            };
+            writeln!(out, "  {:<10} {}", what, w.path.display())?;
+        }
+    }
+    if !plan.recommendations.is_empty() {
+        writeln!(out, "\nRecommendations:")?;
+        for r in &plan.recommendations {
+            match &r.service {
+                Some(s) => writeln!(out, "  - {s}: {}", r.message)?,
+                None => writeln!(out, "  - {}", r.message)?,
+            }
+        }
+    }
+    Ok(out)
+}
