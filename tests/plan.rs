@@ -98,9 +98,23 @@ fn every_generated_compose_file_passes_docker_compose_config() {
         if plan.services.is_empty() {
             continue;
         }
-        plan.write(&root, false).unwrap();
+        let written = plan.write(&root, false).unwrap();
+        if !written
+            .iter()
+            .any(|w| w.path.ends_with(kyozo::plan::COMPOSE_FILE))
+        {
+            // The user's compose file runs everything.
+            continue;
+        }
+        // With the user's compose file, as the plan says to run them.
+        let mut files = Vec::new();
+        if let Some(user) = &plan.user_compose {
+            files.extend(["-f".to_string(), user.clone()]);
+        }
+        files.extend(["-f".to_string(), kyozo::plan::COMPOSE_FILE.to_string()]);
         let out = std::process::Command::new("docker-compose")
-            .args(["-f", kyozo::plan::COMPOSE_FILE, "config", "-q"])
+            .args(&files)
+            .args(["config", "-q"])
             .current_dir(&root)
             .env("COMPOSE_PROJECT_NAME", "kyozo-plan-test")
             .output()

@@ -217,7 +217,11 @@ pub(super) fn render(plan: &Plan, dest: &std::path::Path) -> Result<String, Plan
         }
         services.insert(b.name.clone(), service);
     }
-    for s in &plan.services {
+    for s in plan
+        .services
+        .iter()
+        .filter(|s| !plan.user_services.contains(&s.name))
+    {
         let spec = &s.spec;
         let service = ComposeService {
             image: Some(spec.image.clone()),

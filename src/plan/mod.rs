@@ -184,6 +184,9 @@ pub struct Plan {
     pub backing: Vec<BackingPlan>,
     /// The compose file the user wrote, if any (kept; Kyozo's goes beside it).
     pub user_compose: Option<String>,
+    /// The services the user's compose file runs: Kyozo's compose file leaves them (and
+    /// the backing services they need) to it.
+    pub user_services: BTreeSet<String>,
     /// What Kyozo could not plan, or what the user should know.
     pub recommendations: Vec<crate::topology::Recommendation>,
 }
@@ -263,12 +266,58 @@ impl Planner {
                 message,
             ));
         };
+        // The user's compose file, and the services it runs (with their backing
+        // services): those stay the user's.
+        let user_compose = [
+            "compose.yaml",
+            "compose.yml",
+            "docker-compose.yaml",
+            "docker-compose.yml",
+        ]
+        .iter()
+        .find(|f| topology.root.join(f).is_file())
+        .map(|f| f.to_string());
+        let user_doc = user_compose.as_ref().map(|f| {
+            std::fs::read_to_string(topology.root.join(f))
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    serde_saphyr::from_str::<serde_json::Value>(&text).map_err(|e| e.to_string())
+                })
+        });
+        let user_services: BTreeSet<String> = match (&user_compose, user_doc) {
+            (Some(file), Some(Err(why))) => {
+                let first = why.lines().next().unwrap_or("").to_string();
+                recommend(
+                    &mut recommendations,
+                    None,
+                    "compose-unreadable",
+                    format!(
+                        "{file} does not parse ({first}): Kyozo's compose file runs every service on its own; fix {file} or remove it"
+                    ),
+                );
+                BTreeSet::new()
+            }
+            (_, Some(Ok(doc))) => doc
+                .get("services")
+                .and_then(|s| s.as_object())
+                .map(|s| s.keys().cloned().collect())
+                .unwrap_or_default(),
+            _ => BTreeSet::new(),
+        };
+        // An unreadable compose file is not one to run beside Kyozo's.
+        let user_compose = user_compose.filter(|_| {
+            !recommendations
+                .iter()
+                .any(|r| r.code == "compose-unreadable")
+        });
         let mut services: Vec<ServicePlan> = Vec::new();
         let mut backing_names: BTreeSet<String> = BTreeSet::new();
         for found in &topology.services {
             match self.plan_service(topology, found) {
                 Ok(plan) => {
-                    backing_names.extend(found.backing_services.iter().cloned());
+                    if !user_services.contains(&found.name) {
+                        backing_names.extend(found.backing_services.iter().cloned());
+                    }
                     services.push(plan);
                 }
                 Err(why) => recommend(&mut recommendations, Some(&found.name), why.0, why.1),
@@ -330,7 +379,7 @@ impl Planner {
                 .retain(|d| planned.contains(d) || backing.iter().any(|b| &b.name == d));
             s.spec.depends_on.sort();
             s.spec.depends_on.dedup();
-            if !s.spec.env_required.is_empty() {
+            if !s.spec.env_required.is_empty() && !user_services.contains(&s.name) {
                 recommend(
                     &mut recommendations,
                     Some(&s.name),
@@ -343,31 +392,34 @@ impl Planner {
             }
         }
         break_cycles(&mut services, &mut recommendations);
-        assign_host_ports(&mut services, &backing, &mut recommendations);
-        let user_compose = [
-            "compose.yaml",
-            "compose.yml",
-            "docker-compose.yaml",
-            "docker-compose.yml",
-        ]
-        .iter()
-        .find(|f| topology.root.join(f).is_file())
-        .map(|f| f.to_string());
+        assign_host_ports(
+            &mut services,
+            &backing,
+            &user_services,
+            &mut recommendations,
+        );
+        let kyozo_runs = services
+            .iter()
+            .filter(|s| !user_services.contains(&s.name))
+            .count();
         if let Some(file) = &user_compose {
-            recommend(
-                &mut recommendations,
-                None,
-                "compose-kept",
+            let message = if kyozo_runs == 0 {
                 format!(
-                    "{file} is yours and stays as it is; Kyozo's services are in {COMPOSE_FILE}: run both with `docker compose -f {file} -f {COMPOSE_FILE} up`"
-                ),
-            );
+                    "{file} is yours and already runs every service: Kyozo adds no compose file"
+                )
+            } else {
+                format!(
+                    "{file} is yours and stays as it is; the services it does not run are in {COMPOSE_FILE}: run both with `docker compose -f {file} -f {COMPOSE_FILE} up`"
+                )
+            };
+            recommend(&mut recommendations, None, "compose-kept", message);
         }
         Plan {
             root: topology.root.clone(),
             services,
             backing,
             user_compose,
+            user_services,
             recommendations,
         }
     }
@@ -797,13 +849,15 @@ fn break_cycles(
 fn assign_host_ports(
     services: &mut [ServicePlan],
     backing: &[BackingPlan],
+    users: &BTreeSet<String>,
     recommendations: &mut Vec<crate::topology::Recommendation>,
 ) {
     let mut taken: BTreeMap<u16, String> = BTreeMap::new();
     for b in backing {
         taken.insert(b.port, b.name.clone());
     }
-    for s in services.iter_mut() {
+    // The user's compose file publishes its services as it says.
+    for s in services.iter_mut().filter(|s| !users.contains(&s.name)) {
         for p in &mut s.spec.ports {
             let wanted = p.host_port.unwrap_or(p.container_port);
             let mut host = wanted;
@@ -850,7 +904,11 @@ impl Plan {
                 files.push(ignore.clone());
             }
         }
-        if !self.services.is_empty() {
+        if self
+            .services
+            .iter()
+            .any(|s| !self.user_services.contains(&s.name))
+        {
             files.push(PlannedFile {
                 path: COMPOSE_FILE.to_string(),
                 contents: compose::render(self, dest)?,
