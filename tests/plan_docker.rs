@@ -184,3 +184,50 @@ async fn a_node_app_builds_and_answers() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     assert!(text.contains("hello from node v18"), "{text}");
 }
+
+/// A planned service handed to the runtime: created from its `DeploySpec`, deployed
+/// (built from the generated Dockerfile on the host network), gated on its health
+/// check, answering.
+#[tokio::test]
+async fn a_planned_service_deploys_through_the_runtime() {
+    let Some(engine) = engine().await else { return };
+    let image = runtimes().await;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("plan-node");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plan-node"),
+        &root,
+    );
+    let topology = TopologyEngine::new().analyze(&root).unwrap();
+    let mut options = BuildOptions::default();
+    options.network = Some("host".into());
+    let plan = Planner::new()
+        .with_images(BaseImages::empty().set("node", image))
+        .with_build_options(options)
+        .plan(&topology);
+    plan.write(&root, false).unwrap();
+
+    let backend: std::sync::Arc<dyn ContainerBackend> = std::sync::Arc::new(engine);
+    let kyozo = kyozo::Kyozo::builder().backend(backend).build().unwrap();
+    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let _cleanup = Cleanup::for_label(kyozo::backend::LABEL_TEAM, team.id.to_string());
+    let mut ws = kyozo
+        .create_workspace(owner.actor(), team.id, "app")
+        .unwrap();
+    ws.root = Some(root.clone());
+    kyozo.store().put_workspace(&ws).unwrap();
+    let planned = &plan.services[0];
+    let mut service = planned.spec.service(team.id, ws.id, &planned.path);
+    // The engine picks the host port (the plan's fixed one may be taken here).
+    for p in &mut service.ports {
+        p.host_port = None;
+    }
+    let service = kyozo.create_service(owner.actor(), service).unwrap();
+    let deployed = kyozo
+        .deploy(owner.actor(), team.id, service.id)
+        .await
+        .unwrap();
+    assert!(deployed.health_gated);
+    let text = answer(deployed.containers[0].1[&3000], "/").await;
+    assert!(text.contains("hello from node v18"), "{text}");
+}

@@ -426,6 +426,10 @@ pub struct DeploymentConfig {
     /// Whether the engine restarts its containers when they exit on their own.
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// The network of the build's `RUN` steps (`host` where the default bridge has no
+    /// way out and the build downloads packages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_network: Option<String>,
 }
 
 /// One service of a workspace, and everything Kyozo knows about running it.

@@ -945,6 +945,39 @@ impl Plan {
     }
 }
 
+impl DeploySpec {
+    /// The service to create in `workspace` (whose root is the folder analysed) to
+    /// deploy this spec with the runtime ([`Kyozo::create_service`](crate::Kyozo::create_service)).
+    pub fn service(
+        &self,
+        team: crate::model::TeamId,
+        workspace: crate::model::WorkspaceId,
+        path: &str,
+    ) -> crate::model::ServiceInstance {
+        let folder = if path.is_empty() { "." } else { path };
+        let mut s = crate::model::ServiceInstance::new(team, workspace, self.name.clone(), folder);
+        match &self.build {
+            Some(b) => {
+                s.config.build_context = Some(b.context.clone().into());
+                s.config.dockerfile = Some(b.dockerfile.clone().into());
+                s.config.build_args = b.args.clone();
+                s.config.build_network = b.network.clone();
+            }
+            None => s.image = Some(self.image.clone()),
+        }
+        s.ports = self.ports.clone();
+        s.env = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), crate::model::SecretValue::from(v.clone())))
+            .collect();
+        s.limits = self.limits;
+        s.health_check = self.health.clone();
+        s.replicas = self.replicas;
+        s
+    }
+}
+
 /// Whether a file's first lines carry Kyozo's mark.
 fn is_generated(text: &str) -> bool {
     text.lines().take(3).any(|l| l.contains(GENERATED_MARK))

@@ -497,7 +497,7 @@ impl Kyozo {
                     tag: tag.clone(),
                     args: service.config.build_args.clone(),
                     labels: labels.clone(),
-                    network: None,
+                    network: service.config.build_network.clone(),
                 };
                 let digest = backend
                     .build_image(&spec, &mut |_: BuildProgress| {})
