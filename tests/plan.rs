@@ -307,6 +307,27 @@ fn writing_keeps_the_users_files_unless_forced() {
     assert_eq!(std::fs::read_to_string(&compose).unwrap(), "services: {}\n");
     let forced = plan.write(dir.path(), true).unwrap();
     assert_eq!(outcome(&forced), WriteOutcome::Replaced);
+    // A file of Kyozo's edited with its header left in place is the user's too.
+    let dockerfile = dir.path().join("Dockerfile");
+    let edited = std::fs::read_to_string(&dockerfile)
+        .unwrap()
+        .replace("USER 10001", "USER 10002");
+    std::fs::write(&dockerfile, &edited).unwrap();
+    let replanned = Planner::new().plan(&analyze(dir.path()));
+    assert!(
+        matches!(replanned.services[0].source, ImageSource::Existing { .. }),
+        "the edited Dockerfile is the user's: {:?}",
+        replanned.services[0].source
+    );
+    replanned.write(dir.path(), false).unwrap();
+    assert_eq!(std::fs::read_to_string(&dockerfile).unwrap(), edited);
+    let again = plan.write(dir.path(), false).unwrap();
+    assert_eq!(
+        again.iter().find(|w| w.path == dockerfile).unwrap().outcome,
+        WriteOutcome::KeptUsers
+    );
+    std::fs::remove_file(&dockerfile).unwrap();
+    plan.write(dir.path(), false).unwrap();
     // Analysed again, the Dockerfile Kyozo wrote is still Kyozo's to generate.
     let replanned = Planner::new().plan(&analyze(dir.path()));
     assert!(
@@ -337,8 +358,11 @@ fn base_images_and_templates_can_be_replaced() {
     let ImageSource::Generated { file } = &plan.services[0].source else {
         panic!("{:?}", plan.services[0].source)
     };
-    assert_eq!(
-        file.contents,
-        "# python-flask-pip on mirror.corp/python:3.11\nCMD \"gunicorn app:app --bind 0.0.0.0:${PORT:-8000}\"\n"
+    assert!(
+        file.contents.starts_with(
+            "# python-flask-pip on mirror.corp/python:3.11\nCMD \"gunicorn app:app --bind 0.0.0.0:${PORT:-8000}\"\n# kyozo-checksum: "
+        ),
+        "{}",
+        file.contents
     );
 }

@@ -149,8 +149,11 @@ struct DockerIgnore {
 
 impl DockerIgnore {
     fn read(dir: &Path) -> Result<Self, String> {
-        let Ok(text) = std::fs::read_to_string(dir.join(".dockerignore")) else {
-            return Ok(Self::default());
+        let text = match std::fs::read(dir.join(".dockerignore")) {
+            Ok(bytes) => String::from_utf8(bytes)
+                .map_err(|_| ".dockerignore is not UTF-8 text: nothing sent".to_string())?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(format!(".dockerignore: {e}")),
         };
         let mut rules = Vec::new();
         for line in text.lines() {
@@ -167,7 +170,9 @@ impl DockerIgnore {
             if pattern.is_empty() {
                 continue;
             }
-            let glob = globset::GlobBuilder::new(pattern)
+            // Docker's patterns have no `{a,b}` alternatives: braces are literal.
+            let pattern = pattern.replace('{', "[{]").replace('}', "[}]");
+            let glob = globset::GlobBuilder::new(&pattern)
                 .literal_separator(true)
                 .build()
                 .map_err(|e| format!(".dockerignore: {line:?}: {e}"))?;
@@ -199,6 +204,12 @@ impl DockerIgnore {
         }
         excluded
     }
+
+    /// Whether a path inside an excluded folder may be taken back (a `!` rule), so the
+    /// folder must be looked into.
+    fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(_, keep)| *keep)
+    }
 }
 
 /// Packs `dir` into a tar archive for the engine, following no links out of it and
@@ -224,17 +235,27 @@ fn pack_context(dir: &Path, dockerfile: &str) -> Result<Vec<u8>, BackendError> {
             let Ok(relative) = path.strip_prefix(dir) else {
                 continue;
             };
-            let name = relative.to_string_lossy().replace('\\', "/");
+            let name = relative.to_string_lossy().into_owned();
             let always = name == dockerfile || name == ".dockerignore";
-            if !always && ignore.excludes(&name) {
-                continue;
-            }
+            let excluded = !always && ignore.excludes(&name);
             let kind = entry.file_type().map_err(|e| context(e.to_string()))?;
             if kind.is_dir() {
-                archive
-                    .append_dir(relative, &path)
-                    .map_err(|e| context(e.to_string()))?;
-                stack.push(path);
+                // An excluded folder is still looked into when something in it may be
+                // sent (a `!` rule, or the Dockerfile).
+                let holds_dockerfile = dockerfile.starts_with(&format!("{name}/"));
+                if !excluded {
+                    archive
+                        .append_dir(relative, &path)
+                        .map_err(|e| context(e.to_string()))?;
+                }
+                if !excluded || ignore.has_exceptions() || holds_dockerfile {
+                    stack.push(path);
+                }
+            } else if excluded {
+                continue;
+            } else if !(kind.is_file() || kind.is_symlink()) {
+                // Sockets, pipes and devices are not sent (as the Docker CLI does).
+                continue;
             } else {
                 archive
                     .append_path_with_name(&path, relative)
@@ -909,6 +930,40 @@ mod tests {
         assert!(!i.excludes("docs/guide.md"), "* stays in its folder");
         assert!(!i.excludes("src/main.rs"));
         assert!(ignore("").rules.is_empty());
+        assert!(
+            ignore("a{b}.txt\n").excludes("a{b}.txt"),
+            "braces are literal"
+        );
+    }
+
+    #[test]
+    fn what_a_bang_takes_back_inside_an_excluded_folder_is_sent() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("src/deep")).unwrap();
+        std::fs::create_dir_all(root.join("docker")).unwrap();
+        std::fs::write(root.join("src/deep/main.rs"), "m").unwrap();
+        std::fs::write(root.join("notes.txt"), "n").unwrap();
+        std::fs::write(root.join("docker/Dockerfile"), "FROM scratch").unwrap();
+        std::fs::write(root.join(".dockerignore"), "*\n!src\n").unwrap();
+        let tar = pack_context(root, "docker/Dockerfile").unwrap();
+        let mut names: Vec<String> = tar::Archive::new(tar.as_slice())
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().display().to_string())
+            .filter(|n| !n.ends_with('/'))
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                ".dockerignore",
+                "docker/Dockerfile",
+                "src",
+                "src/deep",
+                "src/deep/main.rs"
+            ]
+        );
     }
 
     #[test]

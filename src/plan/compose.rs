@@ -193,7 +193,12 @@ pub(super) fn render(plan: &Plan, dest: &std::path::Path) -> Result<String, Plan
     }
     for s in &plan.services {
         // A generated Dockerfile has a HEALTHCHECK when the service has a port.
-        let checks = matches!(s.source, ImageSource::Generated { .. }) && !s.spec.ports.is_empty();
+        let checks = match &s.source {
+            ImageSource::Generated { file } => {
+                file.contents.lines().any(|l| l.starts_with("HEALTHCHECK "))
+            }
+            _ => false,
+        };
         healthy.insert(&s.name, checks);
     }
     for b in &plan.backing {
@@ -271,7 +276,7 @@ pub(super) fn render(plan: &Plan, dest: &std::path::Path) -> Result<String, Plan
     let compose = Compose { services, volumes };
     let yaml = serde_saphyr::to_string(&compose).map_err(|e| PlanError::Compose(e.to_string()))?;
     Ok(format!(
-        "# {} from what it found in this folder. Edit it freely: Kyozo never\n# overwrites a file it did not write itself.\n{yaml}",
+        "# {} from what it found in this folder. Edit it freely: once edited,\n# it is yours and Kyozo never replaces it.\n{yaml}",
         super::GENERATED_MARK
     ))
 }

@@ -43,6 +43,18 @@ pub enum PlanError {
         /// The template engine's error.
         message: String,
     },
+    /// A command needs a tool the stack's base image does not have.
+    #[error(
+        "{command:?} needs {tool}, which the {stack} base image Kyozo uses does not have: write a Dockerfile, or give the planner a template for {stack}"
+    )]
+    MissingTool {
+        /// The tool.
+        tool: String,
+        /// The stack.
+        stack: String,
+        /// The command that needs it.
+        command: String,
+    },
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -297,11 +309,22 @@ impl Planner {
                 );
                 BTreeSet::new()
             }
-            (_, Some(Ok(doc))) => doc
-                .get("services")
-                .and_then(|s| s.as_object())
-                .map(|s| s.keys().cloned().collect())
-                .unwrap_or_default(),
+            (Some(file), Some(Ok(doc))) => {
+                let mut names = compose_services(&doc);
+                // And its override file, which compose reads with it.
+                let stem = file.rsplit_once('.').map_or(file.as_str(), |(s, _)| s);
+                for ext in ["yaml", "yml"] {
+                    if let Some(doc) = std::fs::read_to_string(
+                        topology.root.join(format!("{stem}.override.{ext}")),
+                    )
+                    .ok()
+                    .and_then(|t| serde_saphyr::from_str::<serde_json::Value>(&t).ok())
+                    {
+                        names.extend(compose_services(&doc));
+                    }
+                }
+                names
+            }
             _ => BTreeSet::new(),
         };
         // An unreadable compose file is not one to run beside Kyozo's.
@@ -325,7 +348,23 @@ impl Planner {
         }
         // Backing services, with what the services that need them are told.
         let mut backing = Vec::new();
+        let app_names: BTreeSet<&str> = services.iter().map(|s| s.name.as_str()).collect();
         for name in &backing_names {
+            if user_services.contains(name) {
+                // The user's compose file runs one by that name: theirs serves.
+                continue;
+            }
+            if app_names.contains(name.as_str()) {
+                recommend(
+                    &mut recommendations,
+                    Some(name),
+                    "backing-service-name-taken",
+                    format!(
+                        "a service of the project is named {name}, like the backing service its neighbours need: Kyozo does not add one; rename the service or run {name} yourself"
+                    ),
+                );
+                continue;
+            }
             match backing_service(name, &self.images) {
                 Some(b) => backing.push(b),
                 None => recommend(
@@ -442,15 +481,15 @@ impl Planner {
             .healthcheck
             .as_ref()
             .map(|h| h.value.clone())
-            .filter(|v| v.starts_with('/'))
-            .unwrap_or_else(|| "/".to_string());
+            .filter(|v| is_route(v))
+            .unwrap_or_default();
         let mut labels = self.build.labels.clone();
         labels.insert("dev.kyozo.stack".into(), found.language.clone());
         // The user's Dockerfile, or image, first.
-        // A Dockerfile Kyozo generated before is Kyozo's to generate again.
+        // A Dockerfile Kyozo generated, unchanged since, is Kyozo's to generate again.
         let users_dockerfile = found.dockerfile.as_ref().filter(|d| {
             std::fs::read_to_string(topology.root.join(d.as_str()))
-                .map_or(true, |text| !is_generated(&text))
+                .map_or(true, |text| !is_pristine(&text))
         });
         let (source, build) = if let Some(dockerfile) = users_dockerfile {
             let context = found.context.clone();
@@ -487,7 +526,10 @@ impl Planner {
             }
             let file = self
                 .dockerfile(topology, found, stack, port, &health_path)
-                .map_err(|e| ("template-failed", e.to_string()))?;
+                .map_err(|e| match e {
+                    PlanError::MissingTool { .. } => ("tool-missing", e.to_string()),
+                    _ => ("template-failed", e.to_string()),
+                })?;
             let context = found.context.clone();
             let path = join(&found.path, "Dockerfile");
             let from_context = relative_to(&path, &context);
@@ -495,23 +537,25 @@ impl Planner {
                 ImageSource::Generated {
                     file: PlannedFile {
                         path,
-                        contents: file,
+                        contents: seal(&file),
                     },
                 },
                 Some(self.build_plan(&context, &from_context, &labels)),
             )
         };
         let dockerignore = match &build {
+            // Only beside a Dockerfile Kyozo writes: the user's build contexts are theirs.
             Some(b)
-                if !topology
-                    .root
-                    .join(&b.context)
-                    .join(".dockerignore")
-                    .exists() =>
+                if matches!(source, ImageSource::Generated { .. })
+                    && !topology
+                        .root
+                        .join(&b.context)
+                        .join(".dockerignore")
+                        .exists() =>
             {
                 Some(PlannedFile {
                     path: join(&b.context, ".dockerignore"),
-                    contents: dockerignore(&found.language),
+                    contents: seal(&dockerignore(&found.language)),
                 })
             }
             _ => None,
@@ -526,7 +570,7 @@ impl Planner {
         }
         let health = port.map(|p| {
             let probe = match &found.healthcheck {
-                Some(h) if h.value.starts_with('/') => HealthProbe::Http {
+                Some(h) if is_route(&h.value) => HealthProbe::Http {
                     port: p,
                     path: h.value.clone(),
                     expect_status: None,
@@ -544,6 +588,12 @@ impl Planner {
                 ports.push(PortMapping::new(p.port, Some(p.port)));
             }
         }
+        let env_required = found
+            .env
+            .iter()
+            .map(|e| e.name.clone())
+            .filter(|e| !sets_env(&source, e))
+            .collect();
         Ok(ServicePlan {
             name: found.name.clone(),
             path: found.path.clone(),
@@ -554,7 +604,7 @@ impl Planner {
                 image,
                 build,
                 env,
-                env_required: found.env.iter().map(|e| e.name.clone()).collect(),
+                env_required,
                 ports,
                 limits: ResourceLimits::default(),
                 health,
@@ -606,43 +656,87 @@ impl Planner {
         let mut build = value(&found.build_command);
         let start = value(&found.start_command);
         let folder = topology.root.join(&found.path);
-        let (base, build_image) = match stack {
-            "go" => (image("go-runtime")?, image("go")?),
-            "rust" => (image("rust-runtime")?, image("rust")?),
-            "java" => (image("java-runtime")?, image("java")?),
-            "static" => {
-                let builder = if build.is_empty() {
-                    String::new()
-                } else {
-                    self.images
-                        .lookup("node", None)
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                (image("static")?, builder)
-            }
-            other => (image(other)?, String::new()),
+        let context_dir = topology.root.join(&found.context);
+        // The service's folder from its build context: where it runs in a monorepo.
+        let member = relative_to(&found.path, &found.context);
+        let member = if member.is_empty() || member == "." || found.path == found.context {
+            ".".to_string()
+        } else {
+            member
         };
         let start = if stack == "node" {
             own_script(&folder, &start).unwrap_or(start)
         } else {
             start
         };
+        // Node runs workspace commands (`pnpm --filter ...`) from the root; a service's
+        // own script, and every other stack, from its folder.
+        let runs_from_root = stack == "node" && start.contains("--filter")
+            || stack == "node" && start.contains("--workspace");
+        let workdir = if member == "." || runs_from_root {
+            "/app".to_string()
+        } else {
+            format!("/app/{member}")
+        };
         if stack == "node" && !has_node_dependencies(&folder) {
             // Nothing to install (and no npm needed to install nothing).
             install.clear();
         }
+        let wrapper = |name: &str| folder.join(name).is_file() || context_dir.join(name).is_file();
+        let mut java_builder = "java";
         if stack == "java" && build.is_empty() {
-            build = if folder.join("mvnw").is_file() {
+            build = if wrapper("mvnw") {
                 "./mvnw -q -DskipTests package".into()
-            } else if folder.join("gradlew").is_file() {
+            } else if wrapper("gradlew") {
                 "./gradlew --no-daemon build -x test".into()
-            } else if folder.join("pom.xml").is_file() {
+            } else if folder.join("pom.xml").is_file() || context_dir.join("pom.xml").is_file() {
+                java_builder = "maven";
                 "mvn -q -DskipTests package".into()
             } else {
+                java_builder = "gradle";
                 "gradle --no-daemon build -x test".into()
             };
         }
+        // Tools the stack's image has, or that the template brings.
+        let python_tool = first_word(&install)
+            .filter(|t| ["poetry", "uv", "pipenv", "pdm"].contains(t))
+            .map(str::to_string)
+            .unwrap_or_default();
+        let uses_composer = first_word(&install) == Some("composer");
+        let missing: &[&str] = match stack {
+            "node" => &["bun", "deno"],
+            "java" => &["sbt", "lein", "clojure"],
+            "python" => &["conda", "mamba"],
+            _ => &[],
+        };
+        for command in [&install, &build, &start] {
+            if let Some(tool) = first_word(command).filter(|t| missing.contains(t)) {
+                return Err(PlanError::MissingTool {
+                    tool: tool.to_string(),
+                    stack: stack.to_string(),
+                    command: command.clone(),
+                });
+            }
+        }
+        let (base, build_image) = match stack {
+            "go" => (image("go-runtime")?, image("go")?),
+            "rust" => (image("rust-runtime")?, image("rust")?),
+            "java" => (image("java-runtime")?, image(java_builder)?),
+            "static" => {
+                let builder = if build.is_empty() {
+                    String::new()
+                } else {
+                    image("node")?
+                };
+                (image("static")?, builder)
+            }
+            other => (image(other)?, String::new()),
+        };
+        let composer_image = if uses_composer {
+            image("composer")?
+        } else {
+            String::new()
+        };
         let context = BTreeMap::from([
             ("name", found.name.clone()),
             ("stack", found.language.clone()),
@@ -653,17 +747,26 @@ impl Planner {
             ),
             ("base", base),
             ("build_image", build_image),
+            ("composer_image", composer_image),
             ("port", port.map(|p| p.to_string()).unwrap_or_default()),
             ("health_path", health_path.to_string()),
             ("install", std::mem::take(&mut install)),
+            ("tool", python_tool),
             ("build", build),
             ("start", start.clone()),
+            ("workdir", workdir),
+            ("module", member),
             ("package", go_package(&found.build_command, &start)),
             ("binary", rust_binary(&start, &found.name)),
-            ("site_dir", static_dir(&found.build_command)),
+            ("site_dir", static_dir(&folder, &found.build_command)),
         ]);
         self.templates.render(stack, &context)
     }
+}
+
+/// The program a command runs (after any `NAME=value` assignments).
+fn first_word(command: &str) -> Option<&str> {
+    command.split_whitespace().find(|w| !w.contains('='))
 }
 
 /// The template a service's stack uses, if Kyozo has one.
@@ -743,10 +846,57 @@ fn rust_binary(start: &str, name: &str) -> String {
         .unwrap_or_else(|| name.to_string())
 }
 
-/// The folder a static site serves: the build's output (`dist`) when it builds, else
-/// the service's folder.
-fn static_dir(build: &Option<crate::topology::Sourced<String>>) -> String {
-    if build.is_some() { "dist" } else { "." }.into()
+/// The folder a static site serves: the `root:` of its Staticfile, or the build's
+/// output (`dist`) when it builds, else the service's folder.
+fn static_dir(folder: &Path, build: &Option<crate::topology::Sourced<String>>) -> String {
+    let root = std::fs::read_to_string(folder.join("Staticfile"))
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.trim().strip_prefix("root:").map(|r| r.trim().to_string()))
+        })
+        .filter(|r| {
+            !r.is_empty()
+                && !r.starts_with('/')
+                && r.split('/').all(|p| p != "..")
+                && r.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "/._-".contains(c))
+        });
+    match (root, build) {
+        (Some(root), _) => root,
+        (None, Some(_)) => "dist".into(),
+        (None, None) => ".".into(),
+    }
+}
+
+/// Whether `v` is an HTTP route safe to put in a Dockerfile (`/healthz`).
+fn is_route(v: &str) -> bool {
+    v.starts_with('/')
+        && v.len() <= 200
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-~?=&".contains(c))
+}
+
+/// The names of the services of a compose document.
+fn compose_services(doc: &serde_json::Value) -> BTreeSet<String> {
+    doc.get("services")
+        .and_then(|s| s.as_object())
+        .map(|s| s.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Whether the Dockerfile Kyozo generated sets env var `name` itself.
+fn sets_env(source: &ImageSource, name: &str) -> bool {
+    let ImageSource::Generated { file } = source else {
+        return false;
+    };
+    file.contents
+        .lines()
+        .filter_map(|l| l.strip_prefix("ENV "))
+        .any(|l| {
+            l.split_whitespace()
+                .any(|kv| kv.split('=').next() == Some(name))
+        })
 }
 
 /// `a/b` from `a` and `b`, with `.` for the folder itself.
@@ -911,7 +1061,7 @@ impl Plan {
         {
             files.push(PlannedFile {
                 path: COMPOSE_FILE.to_string(),
-                contents: compose::render(self, dest)?,
+                contents: seal(&compose::render(self, dest)?),
             });
         }
         Ok(files)
@@ -931,7 +1081,7 @@ impl Plan {
             let path = dest.join(&file.path);
             let outcome = match std::fs::read_to_string(&path) {
                 Ok(existing) if existing == file.contents => WriteOutcome::Unchanged,
-                Ok(existing) if !force && !is_generated(&existing) => WriteOutcome::KeptUsers,
+                Ok(existing) if !force && !is_pristine(&existing) => WriteOutcome::KeptUsers,
                 Ok(_) => WriteOutcome::Replaced,
                 Err(_) if path.exists() && !force => WriteOutcome::KeptUsers,
                 Err(_) => WriteOutcome::Created,
@@ -969,7 +1119,12 @@ impl DeploySpec {
         s.env = self
             .env
             .iter()
-            .map(|(k, v)| (k.clone(), crate::model::SecretValue::from(v.clone())))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    crate::model::SecretValue::from(defaults_filled(v)),
+                )
+            })
             .collect();
         s.limits = self.limits;
         s.health_check = self.health.clone();
@@ -978,14 +1133,60 @@ impl DeploySpec {
     }
 }
 
-/// Whether a file's first lines carry Kyozo's mark.
-fn is_generated(text: &str) -> bool {
-    text.lines().take(3).any(|l| l.contains(GENERATED_MARK))
+/// `value` with compose's `${NAME:-default}` replaced by the value of `NAME` in this
+/// process's environment, else the default (the runtime interpolates nothing).
+fn defaults_filled(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return out;
+        };
+        let inner = &after[..end];
+        let (name, default) = inner.split_once(":-").unwrap_or((inner, ""));
+        out.push_str(&std::env::var(name).unwrap_or_else(|_| default.to_string()));
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
-/// Writes `contents` to `path` through a temporary file renamed into place, so a
-/// crash leaves the old file or the new one, never half of one.
+/// The last line of every file Kyozo generates: a checksum of what comes before it.
+const CHECKSUM_PREFIX: &str = "# kyozo-checksum: ";
+
+/// `contents` with Kyozo's checksum line at its end.
+pub(crate) fn seal(contents: &str) -> String {
+    let mut out = contents.to_string();
+    if !out.ends_with('\n') {
+        out.push('\n');
+    }
+    let sum = crc32fast::hash(out.as_bytes());
+    out.push_str(&format!("{CHECKSUM_PREFIX}{sum:08x}\n"));
+    out
+}
+
+/// Whether `text` is a file Kyozo generated and nobody changed since: its checksum
+/// line matches what comes before it. A file of Kyozo's that the user edited is the
+/// user's from then on.
+pub(crate) fn is_pristine(text: &str) -> bool {
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    let Some((before, last)) = body.rsplit_once('\n') else {
+        return false;
+    };
+    let Some(sum) = last.strip_prefix(CHECKSUM_PREFIX) else {
+        return false;
+    };
+    let before = format!("{before}\n");
+    u32::from_str_radix(sum.trim(), 16).is_ok_and(|s| s == crc32fast::hash(before.as_bytes()))
+}
+
+/// Writes `contents` to `path` through a temporary file, synced and renamed into
+/// place, so a crash leaves the old file or the new one, never half of one.
 fn write_atomically(path: &Path, contents: &str) -> Result<(), PlanError> {
+    use std::io::Write as _;
     let err = |source| PlanError::Write {
         path: path.to_path_buf(),
         source,
@@ -994,6 +1195,15 @@ fn write_atomically(path: &Path, contents: &str) -> Result<(), PlanError> {
         std::fs::create_dir_all(parent).map_err(err)?;
     }
     let tmp = path.with_extension("kyozo-tmp");
-    std::fs::write(&tmp, contents).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
+    let written = std::fs::File::create(&tmp)
+        .and_then(|mut f| {
+            f.write_all(contents.as_bytes())?;
+            f.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(err(e));
+    }
+    Ok(())
 }

@@ -2,11 +2,15 @@
 //! syntax. The built-in ones live in `src/plan/templates/`; a caller replaces one (or
 //! adds one for a stack Kyozo has none for) with [`Templates::set`].
 //!
-//! What a template sees: `name`, `stack`, `framework`, `base` (the image to run on),
-//! `build_image` (the image to build with, for stacks that compile), `port`,
-//! `health_path`, `install`, `build`, `start` (commands; empty when unknown), `package`
-//! (go), `binary` (rust), `site_dir` (static). Filter `json` quotes a string for a
-//! Dockerfile's exec form.
+//! What a template sees: `name`, `stack`, `framework`, `package_manager`, `base` (the
+//! image to run on), `build_image` (the image to build with, for stacks that compile),
+//! `composer_image` (php, when composer installs), `port`, `health_path` (the health
+//! route, empty when none is known), `install`, `tool` (python: poetry, uv, pipenv or
+//! pdm to install first), `build`, `start` (commands; empty when unknown), `workdir`
+//! (where the service runs: its folder in a monorepo), `module` (its folder from the
+//! build context), `package` (go), `binary` (rust), `site_dir` (static). Filter `json`
+//! quotes a string for a Dockerfile's exec form. Every variable is set (empty when
+//! unknown).
 
 use std::collections::BTreeMap;
 

@@ -131,7 +131,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .with_images(base)
                 .with_build_options(options)
                 .plan(&topology);
-            let dest = out.unwrap_or_else(|| plan.root.clone());
+            // The compose file names files in DIR by absolute path: DIR must be one.
+            let dest = match out {
+                Some(dir) => {
+                    std::fs::create_dir_all(&dir)?;
+                    std::fs::canonicalize(&dir)?
+                }
+                None => plan.root.clone(),
+            };
             let written = if dry_run {
                 Vec::new()
             } else {

@@ -147,13 +147,10 @@ impl Detector for DockerfileDetector {
 fn detect_file(view: &ProjectView, dir: &str, path: &str) -> Option<Detection> {
     let path = path.to_string();
     let text = view.text(&path)?;
-    // A Dockerfile Kyozo generated says nothing about the project that the project
-    // did not say first: the plan makes it again from what the project says.
-    if text
-        .lines()
-        .take(3)
-        .any(|l| l.contains(crate::plan::GENERATED_MARK))
-    {
+    // A Dockerfile Kyozo generated (and nobody changed since) says nothing about the
+    // project that the project did not say first: the plan makes it again from what
+    // the project says.
+    if crate::plan::is_pristine(&text) {
         return None;
     }
     let parsed = match parser::parse(&text) {
