@@ -671,8 +671,8 @@ impl Planner {
         };
         // Node runs workspace commands (`pnpm --filter ...`) from the root; a service's
         // own script, and every other stack, from its folder.
-        let runs_from_root = stack == "node" && start.contains("--filter")
-            || stack == "node" && start.contains("--workspace");
+        let runs_from_root =
+            stack == "node" && (start.contains("--filter") || start.contains("--workspace"));
         let workdir = if member == "." || runs_from_root {
             "/app".to_string()
         } else {
