@@ -57,12 +57,32 @@ pub(crate) async fn probe(
     }
 }
 
-/// Whether 127.0.0.1:`port` accepts a connection within `timeout`.
+/// Whether 127.0.0.1:`port` accepts a connection within `timeout` and keeps it open.
+///
+/// A published port is the engine's proxy: it accepts a connection whether or not the
+/// container listens yet, then closes it when it cannot reach the container. So the
+/// connection must also survive a moment (or bring data): closed or reset at once
+/// means nothing listens behind the proxy.
 pub(crate) async fn tcp_accepts(port: u16, timeout: Duration) -> bool {
-    tokio::time::timeout(timeout, tokio::net::TcpStream::connect(("127.0.0.1", port)))
-        .await
-        .is_ok_and(|r| r.is_ok())
+    use tokio::io::AsyncReadExt;
+    let Ok(Ok(mut stream)) =
+        tokio::time::timeout(timeout, tokio::net::TcpStream::connect(("127.0.0.1", port))).await
+    else {
+        return false;
+    };
+    let mut byte = [0u8; 1];
+    match tokio::time::timeout(PROXY_SETTLE, stream.read(&mut byte)).await {
+        // Still open, nothing said: something listens.
+        Err(_) => true,
+        // It spoke first (a banner).
+        Ok(Ok(n)) => n > 0,
+        // Closed or reset.
+        Ok(Err(_)) => false,
+    }
 }
+
+/// How long a connection through the engine's proxy must stay open to count.
+const PROXY_SETTLE: Duration = Duration::from_millis(250);
 
 /// The status of `GET path` on 127.0.0.1:`port`, if it answers within `timeout`.
 pub(crate) async fn http_status(port: u16, path: &str, timeout: Duration) -> Option<u16> {
@@ -79,4 +99,36 @@ pub(crate) async fn http_status(port: u16, path: &str, timeout: Duration) -> Opt
         text.split_whitespace().nth(1)?.parse().ok()
     };
     tokio::time::timeout(timeout, attempt).await.ok().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A listener that accepts and then closes at once (as the engine's proxy does
+    /// when nothing listens in the container), or holds the connection open.
+    async fn listener(hold: bool) -> u16 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = l.accept().await {
+                if hold {
+                    held.push(s);
+                }
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn a_connection_closed_at_once_is_no_listener() {
+        assert!(tcp_accepts(listener(true).await, Duration::from_secs(2)).await);
+        assert!(!tcp_accepts(listener(false).await, Duration::from_secs(2)).await);
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        assert!(!tcp_accepts(port, Duration::from_secs(2)).await);
+    }
 }
