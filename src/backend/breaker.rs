@@ -16,7 +16,7 @@ use futures_util::stream::{self, BoxStream, StreamExt};
 use super::{
     BackendError, BackendInfo, BuildProgress, BuildSpec, Capabilities, ContainerBackend,
     ContainerEvent, ContainerSpec, ContainerState, ContainerStats, ExecOutput, ImageInfo, LogLine,
-    LogOptions,
+    LogOptions, NetworkInfo, VolumeInfo,
 };
 
 /// How long a probe call may run before another is let through.
@@ -250,5 +250,43 @@ impl ContainerBackend for CircuitBreaker {
         labels: &BTreeMap<String, String>,
     ) -> Result<Vec<ImageInfo>, BackendError> {
         guarded!(self, self.inner.list_images(labels))
+    }
+
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, BackendError> {
+        guarded!(self, self.inner.create_network(name, labels))
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), BackendError> {
+        guarded!(self, self.inner.remove_network(name))
+    }
+
+    async fn list_networks(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<NetworkInfo>, BackendError> {
+        guarded!(self, self.inner.list_networks(labels))
+    }
+
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), BackendError> {
+        guarded!(self, self.inner.create_volume(name, labels))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), BackendError> {
+        guarded!(self, self.inner.remove_volume(name))
+    }
+
+    async fn list_volumes(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<VolumeInfo>, BackendError> {
+        guarded!(self, self.inner.list_volumes(labels))
     }
 }

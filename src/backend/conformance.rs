@@ -10,8 +10,8 @@
 //! # }
 //! ```
 //!
-//! `image` must be present on the engine and have a POSIX `sh` with `echo`, `sleep` and
-//! `true` (a busybox image does). Everything the suite makes carries the label
+//! `image` must be present on the engine and have a POSIX `sh` with `echo`, `sleep`,
+//! `cat`, `wget` and `httpd` (a busybox image does). Everything the suite makes carries the label
 //! `dev.kyozo.conformance=<run id>` and is removed at the end, whatever the outcome.
 //! Checks of what a backend's [`Capabilities`] say it cannot do are skipped.
 
@@ -431,7 +431,133 @@ impl Suite<'_> {
         Ok(())
     }
 
-    /// Removes every container and image of this run.
+    async fn networks(&self) -> Check {
+        let network = format!("kyozo-conformance-{}", self.run);
+        let id = self
+            .backend
+            .create_network(&network, &self.labels())
+            .await
+            .map_err(|e| format!("create_network: {e}"))?;
+        let again = self
+            .backend
+            .create_network(&network, &self.labels())
+            .await
+            .map_err(|e| format!("create_network again: {e}"))?;
+        ensure!(
+            again == id,
+            "creating the same network again gives the same one"
+        );
+        let listed = self
+            .backend
+            .list_networks(&self.labels())
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure!(
+            listed.iter().any(|n| n.name == network
+                && n.labels.get(LABEL_MANAGED_BY).map(String::as_str) == Some("kyozo")),
+            "list_networks finds it with its labels: {listed:?}"
+        );
+        // One container answers on the network under an alias; another reaches it by
+        // that name.
+        let mut server = self.spec(
+            "net-server",
+            "mkdir -p /www && echo found-by-alias > /www/index.html && exec httpd -f -p 8080 -h /www",
+        );
+        server.network = Some(network.clone());
+        server.aliases = vec!["the-server".into()];
+        self.started(&server).await?;
+        let mut client = self.spec(
+            "net-client",
+            "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://the-server:8080/ && exit 0; sleep 0.5; done; exit 1",
+        );
+        client.network = Some(network.clone());
+        let id = self.started(&client).await?;
+        let code = self.backend.wait(&id).await.map_err(|e| e.to_string())?;
+        let lines: Vec<_> = self
+            .backend
+            .logs(&id, LogOptions::default())
+            .collect()
+            .await;
+        let said: Vec<String> = lines
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|l| l.text)
+            .collect();
+        ensure!(
+            code == 0 && said.iter().any(|l| l == "found-by-alias"),
+            "a container reaches another of its network by alias (exit {code}, said {said:?})"
+        );
+        Ok(())
+    }
+
+    async fn volumes(&self) -> Check {
+        let volume = format!("kyozo-conformance-{}", self.run);
+        self.backend
+            .create_volume(&volume, &self.labels())
+            .await
+            .map_err(|e| format!("create_volume: {e}"))?;
+        self.backend
+            .create_volume(&volume, &self.labels())
+            .await
+            .map_err(|e| format!("creating the same volume again: {e}"))?;
+        let mount = || {
+            vec![super::VolumeMount {
+                volume: volume.clone(),
+                path: "/data".into(),
+            }]
+        };
+        let mut writer = self.spec("vol-write", "echo kept > /data/file");
+        writer.volumes = mount();
+        let id = self.started(&writer).await?;
+        let code = self.backend.wait(&id).await.map_err(|e| e.to_string())?;
+        ensure!(code == 0, "writing to the volume exits 0, got {code}");
+        self.backend.remove(&id).await.map_err(|e| e.to_string())?;
+        let mut reader = self.spec("vol-read", "cat /data/file");
+        reader.volumes = mount();
+        let id = self.started(&reader).await?;
+        self.backend.wait(&id).await.map_err(|e| e.to_string())?;
+        let lines: Vec<_> = self
+            .backend
+            .logs(&id, LogOptions::default())
+            .collect()
+            .await;
+        let said: Vec<String> = lines
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|l| l.text)
+            .collect();
+        ensure!(
+            said == ["kept"],
+            "the data outlives the container that wrote it: {said:?}"
+        );
+        self.backend.remove(&id).await.map_err(|e| e.to_string())?;
+        let listed = self
+            .backend
+            .list_volumes(&self.labels())
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure!(
+            listed.iter().any(|v| v.name == volume),
+            "list_volumes finds it: {listed:?}"
+        );
+        self.backend
+            .remove_volume(&volume)
+            .await
+            .map_err(|e| format!("remove_volume: {e}"))?;
+        self.backend
+            .remove_volume(&volume)
+            .await
+            .map_err(|e| format!("removing an absent volume is no error: {e}"))?;
+        let listed = self
+            .backend
+            .list_volumes(&self.labels())
+            .await
+            .map_err(|e| e.to_string())?;
+        ensure!(listed.is_empty(), "the volume is gone: {listed:?}");
+        Ok(())
+    }
+
+    /// Removes every container, image, network and volume of this run.
     async fn clean(&self) {
         if let Ok(all) = self.backend.list(&self.labels()).await {
             for c in all {
@@ -441,6 +567,16 @@ impl Suite<'_> {
         if let Ok(images) = self.backend.list_images(&self.labels()).await {
             for i in images {
                 let _ = self.backend.remove_image(&i.id).await;
+            }
+        }
+        if let Ok(networks) = self.backend.list_networks(&self.labels()).await {
+            for n in networks {
+                let _ = self.backend.remove_network(&n.name).await;
+            }
+        }
+        if let Ok(volumes) = self.backend.list_volumes(&self.labels()).await {
+            for v in volumes {
+                let _ = self.backend.remove_volume(&v.name).await;
             }
         }
     }
@@ -497,6 +633,22 @@ pub async fn run(backend: &dyn ContainerBackend, image: &str) -> Report {
         "restart_policy",
         if caps.restart_policies {
             Some(suite.restart_policy().await)
+        } else {
+            None
+        },
+    );
+    note(
+        "networks",
+        if caps.networks {
+            Some(suite.networks().await)
+        } else {
+            None
+        },
+    );
+    note(
+        "volumes",
+        if caps.volumes {
+            Some(suite.volumes().await)
         } else {
             None
         },

@@ -13,20 +13,23 @@ use bollard::Docker;
 use bollard::errors::Error as DockerError;
 use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::models::{
-    ContainerCreateBody, ContainerStatsResponse, EventMessageTypeEnum, ExecConfig, HostConfig,
-    PortBinding, RestartPolicy, RestartPolicyNameEnum,
+    ContainerCreateBody, ContainerStatsResponse, EndpointSettings, EventMessageTypeEnum,
+    ExecConfig, HostConfig, NetworkCreateRequest, NetworkingConfig, PortBinding, RestartPolicy,
+    RestartPolicyNameEnum, VolumeCreateRequest,
 };
 use bollard::query_parameters::{
     BuildImageOptions, CreateContainerOptions, EventsOptions, KillContainerOptions,
-    ListContainersOptions, ListImagesOptionsBuilder, LogsOptions, RemoveContainerOptions,
-    RemoveImageOptions, StatsOptions, StopContainerOptions,
+    ListContainersOptions, ListImagesOptionsBuilder, ListNetworksOptions, ListVolumesOptions,
+    LogsOptions, RemoveContainerOptions, RemoveImageOptions, RemoveVolumeOptions, StatsOptions,
+    StopContainerOptions,
 };
 use futures_util::stream::{self, BoxStream, StreamExt};
 
 use super::{
     BackendError, BackendInfo, BuildProgress, BuildSpec, Capabilities, ContainerBackend,
     ContainerEvent, ContainerEventKind, ContainerSpec, ContainerState, ContainerStats,
-    EXEC_OUTPUT_LIMIT, ExecOutput, ImageInfo, LABEL_MANAGED_BY, LogLine, LogOptions,
+    EXEC_OUTPUT_LIMIT, ExecOutput, ImageInfo, LABEL_MANAGED_BY, LogLine, LogOptions, NetworkInfo,
+    VolumeInfo,
 };
 
 /// The oldest Docker Engine API Kyozo talks to.
@@ -355,6 +358,8 @@ impl ContainerBackend for DockerBackend {
             build: true,
             exec: true,
             restart_policies: true,
+            networks: true,
+            volumes: true,
         }
     }
 
@@ -485,8 +490,28 @@ impl ContainerBackend for DockerBackend {
             }),
             ..HostConfig::default()
         };
+        let host_config = HostConfig {
+            network_mode: spec.network.clone(),
+            binds: (!spec.volumes.is_empty()).then(|| {
+                spec.volumes
+                    .iter()
+                    .map(|v| format!("{}:{}", v.volume, v.path))
+                    .collect()
+            }),
+            ..host_config
+        };
+        let networking_config = spec.network.as_ref().map(|network| NetworkingConfig {
+            endpoints_config: Some(HashMap::from([(
+                network.clone(),
+                EndpointSettings {
+                    aliases: (!spec.aliases.is_empty()).then(|| spec.aliases.clone()),
+                    ..EndpointSettings::default()
+                },
+            )])),
+        });
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
+            networking_config,
             cmd: spec.command.clone(),
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             exposed_ports: Some(exposed),
@@ -870,6 +895,134 @@ impl ContainerBackend for DockerBackend {
                     seconds: timeout.as_secs(),
                 })
             })
+    }
+
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, BackendError> {
+        let owned = |labels: Option<&HashMap<String, String>>| {
+            labels
+                .and_then(|l| l.get(LABEL_MANAGED_BY))
+                .is_some_and(|v| v == "kyozo")
+        };
+        if let Ok(existing) = self.docker.inspect_network(name, None).await {
+            if owned(existing.labels.as_ref()) {
+                return Ok(existing.id.unwrap_or_default());
+            }
+            return Err(BackendError::Conflict(format!(
+                "a network named {name} exists and is not Kyozo's"
+            )));
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".into()),
+            labels: Some(labels_with_kyozo(labels)),
+            ..NetworkCreateRequest::default()
+        };
+        match self.docker.create_network(request).await {
+            Ok(created) => Ok(created.id),
+            Err(e) => Err(self.error("network", name, e)),
+        }
+    }
+
+    async fn remove_network(&self, name: &str) -> Result<(), BackendError> {
+        match self.docker.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(self.error("network", name, e)),
+        }
+    }
+
+    async fn list_networks(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<NetworkInfo>, BackendError> {
+        let options = ListNetworksOptions {
+            filters: Some(label_filters(labels)),
+        };
+        let networks = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| self.error("network", "(list)", e))?;
+        Ok(networks
+            .into_iter()
+            .map(|n| NetworkInfo {
+                id: n.id.unwrap_or_default(),
+                name: n.name.unwrap_or_default(),
+                labels: n.labels.unwrap_or_default().into_iter().collect(),
+            })
+            .collect())
+    }
+
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), BackendError> {
+        if let Ok(existing) = self.docker.inspect_volume(name).await {
+            if existing
+                .labels
+                .get(LABEL_MANAGED_BY)
+                .is_some_and(|v| v == "kyozo")
+            {
+                return Ok(());
+            }
+            return Err(BackendError::Conflict(format!(
+                "a volume named {name} exists and is not Kyozo's"
+            )));
+        }
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(labels_with_kyozo(labels)),
+            ..VolumeCreateRequest::default()
+        };
+        self.docker
+            .create_volume(request)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error("volume", name, e))
+    }
+
+    async fn remove_volume(&self, name: &str) -> Result<(), BackendError> {
+        match self
+            .docker
+            .remove_volume(name, Some(RemoveVolumeOptions { force: false }))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(DockerError::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(()),
+            Err(e) => Err(self.error("volume", name, e)),
+        }
+    }
+
+    async fn list_volumes(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<VolumeInfo>, BackendError> {
+        let options = ListVolumesOptions {
+            filters: Some(label_filters(labels)),
+        };
+        let listed = self
+            .docker
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| self.error("volume", "(list)", e))?;
+        Ok(listed
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| VolumeInfo {
+                name: v.name,
+                labels: v.labels.into_iter().collect(),
+            })
+            .collect())
     }
 
     async fn list_images(

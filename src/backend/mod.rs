@@ -120,6 +120,42 @@ pub struct Capabilities {
     /// Restart policies ([`ContainerSpec::restart`]): restarting containers that exit
     /// on their own, with an error or at all.
     pub restart_policies: bool,
+    /// Networks of their own for containers, where they find each other by alias
+    /// ([`ContainerBackend::create_network`]).
+    pub networks: bool,
+    /// Named volumes that outlive containers ([`ContainerBackend::create_volume`]).
+    pub volumes: bool,
+}
+
+/// A network Kyozo made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct NetworkInfo {
+    /// The engine's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A named volume Kyozo made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VolumeInfo {
+    /// Its name.
+    pub name: String,
+    /// Its labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A named volume mounted in a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeMount {
+    /// The volume's name.
+    pub volume: String,
+    /// Where it is mounted in the container.
+    pub path: String,
 }
 
 /// A port to publish.
@@ -153,6 +189,13 @@ pub struct ContainerSpec {
     pub cpus: Option<f64>,
     /// Whether the engine restarts the container when it exits.
     pub restart: crate::model::RestartPolicy,
+    /// The network it joins (made with [`ContainerBackend::create_network`]); `None`:
+    /// the engine's default bridge.
+    pub network: Option<String>,
+    /// The names other containers of its network reach it by.
+    pub aliases: Vec<String>,
+    /// Named volumes it mounts.
+    pub volumes: Vec<VolumeMount>,
 }
 
 impl std::fmt::Debug for ContainerSpec {
@@ -168,6 +211,9 @@ impl std::fmt::Debug for ContainerSpec {
             .field("memory_bytes", &self.memory_bytes)
             .field("cpus", &self.cpus)
             .field("restart", &self.restart)
+            .field("network", &self.network)
+            .field("aliases", &self.aliases)
+            .field("volumes", &self.volumes)
             .finish()
     }
 }
@@ -431,6 +477,34 @@ pub trait ContainerBackend: Send + Sync + std::fmt::Debug {
     ) -> BoxStream<'static, Result<ContainerEvent, BackendError>>;
     /// Waits until a container stops; returns its exit code.
     async fn wait(&self, id: &str) -> Result<i64, BackendError>;
+    /// Makes a network named `name` (a bridge), carrying Kyozo's labels and `labels`;
+    /// one of that name that Kyozo made is returned as it is. Returns its id.
+    async fn create_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, BackendError>;
+    /// Removes a network; an absent one is not an error.
+    async fn remove_network(&self, name: &str) -> Result<(), BackendError>;
+    /// The networks Kyozo made that carry every label of `labels`.
+    async fn list_networks(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<NetworkInfo>, BackendError>;
+    /// Makes a named volume carrying Kyozo's labels and `labels`; one of that name
+    /// that Kyozo made is kept as it is (with its data).
+    async fn create_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), BackendError>;
+    /// Removes a volume and its data; an absent one is not an error.
+    async fn remove_volume(&self, name: &str) -> Result<(), BackendError>;
+    /// The volumes Kyozo made that carry every label of `labels`.
+    async fn list_volumes(
+        &self,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<Vec<VolumeInfo>, BackendError>;
     /// Runs `argv` in a running container and waits for it, at most `timeout`
     /// ([`BackendError::Timeout`] after that; the command may still run).
     async fn exec(

@@ -62,8 +62,8 @@ pub async fn busybox(engine: &dyn ContainerBackend) -> String {
         .clone()
 }
 
-/// Removes every container labelled with its run id when dropped (with the docker CLI,
-/// so it works from a panicking test too).
+/// Removes every container, network, volume and image labelled with its run id when
+/// dropped (with the docker CLI, so it works from a panicking test too).
 #[derive(Debug)]
 pub struct Cleanup {
     pub run: String,
@@ -121,6 +121,25 @@ impl Drop for Cleanup {
                     .collect::<Vec<_>>()
             })
             .unwrap_or_default();
+        // Networks and volumes, once their containers are gone.
+        for (kind, rm) in [("network", ["network", "rm"]), ("volume", ["volume", "rm"])] {
+            let names = std::process::Command::new("docker")
+                .args([kind, "ls", "-q", "--filter", &filter])
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .split_whitespace()
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            if !names.is_empty() {
+                let _ = std::process::Command::new("docker")
+                    .args(rm)
+                    .args(&names)
+                    .output();
+            }
+        }
         if !images.is_empty() {
             let _ = std::process::Command::new("docker")
                 // Keep untagged parent layers: another test's build may be using them
