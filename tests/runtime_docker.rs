@@ -425,3 +425,128 @@ async fn cleanup_removes_dead_containers_and_images_no_deployment_needs() {
         .is_ok()
     );
 }
+
+/// The services of a workspace share its network, where each reaches the others by
+/// name; a named volume keeps its data when its service is deployed again, and goes
+/// only when asked.
+#[tokio::test]
+async fn services_of_a_workspace_reach_each_other_by_name_and_volumes_keep_their_data() {
+    let Some(engine) = engine().await else { return };
+    let (kyozo, backend) = kyozo_on(engine).await;
+    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, team.id.to_string());
+    let ws = kyozo
+        .create_workspace(owner.actor(), team.id, "shop")
+        .unwrap();
+    let check = |argv: &str| {
+        let mut c = HealthCheckConfig::new(HealthProbe::Command {
+            argv: vec!["sh".into(), "-c".into(), argv.into()],
+        });
+        c.interval = Duration::from_secs(1);
+        c.timeout = Duration::from_secs(1);
+        c
+    };
+    // A backing service: serves what its volume remembers of its first start.
+    let mut cache = kyozo::model::ServiceInstance::new(team.id, ws.id, "cache", ".");
+    cache.image = Some(docker::BUSYBOX.into());
+    cache.config.command = Some(vec![
+        "sh".into(),
+        "-c".into(),
+        "[ -f /data/first ] || echo \"born-$$-$RANDOM\" > /data/first; mkdir -p /www; cp /data/first /www/index.html; exec httpd -f -p 8080 -h /www".into(),
+    ]);
+    cache.config.volumes = vec![kyozo::model::VolumeSpec::new("cache-data", "/data")];
+    cache.health_check = Some(check("wget -q -O /dev/null http://127.0.0.1:8080/"));
+    let cache = kyozo.create_service(owner.actor(), cache).unwrap();
+    // An app whose health depends on reaching `cache` by name.
+    let mut web = kyozo::model::ServiceInstance::new(team.id, ws.id, "web", ".");
+    web.image = Some(docker::BUSYBOX.into());
+    web.config.command = Some(vec!["sleep".into(), "600".into()]);
+    web.health_check = Some(check("wget -q -O /dev/null http://cache:8080/"));
+    let web = kyozo.create_service(owner.actor(), web).unwrap();
+
+    kyozo
+        .deploy(owner.actor(), team.id, cache.id)
+        .await
+        .unwrap();
+    let deployed = kyozo.deploy(owner.actor(), team.id, web.id).await.unwrap();
+    let container = deployed.containers[0].0.clone();
+    let ask = || {
+        let (backend, container) = (backend.clone(), container.clone());
+        async move {
+            let argv: Vec<String> = ["wget", "-q", "-O", "-", "http://cache:8080/"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let out = backend
+                .exec(&container, &argv, Duration::from_secs(10))
+                .await
+                .unwrap();
+            assert_eq!(out.exit_code, 0, "{out:?}");
+            out.output.trim().to_string()
+        }
+    };
+    let first = ask().await;
+    assert!(first.starts_with("born-"), "{first}");
+
+    // The cache deployed again: a new container, the same data.
+    let again = kyozo
+        .deploy(owner.actor(), team.id, cache.id)
+        .await
+        .unwrap();
+    assert_eq!(again.strategy, UpdateStrategy::Rolling);
+    assert_eq!(ask().await, first);
+
+    // Removing the services removes the network; the volume stays until asked.
+    let network = |ws: &str| {
+        let out = std::process::Command::new("docker")
+            .args([
+                "network",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("label=dev.kyozo.workspace={ws}"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let volumes = |ws: &str| {
+        let out = std::process::Command::new("docker")
+            .args([
+                "volume",
+                "ls",
+                "-q",
+                "--filter",
+                &format!("label=dev.kyozo.workspace={ws}"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let ws_id = ws.id.to_string();
+    assert!(!network(&ws_id).is_empty());
+    let err = kyozo
+        .remove_volumes(owner.actor(), team.id, cache.id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("remove the service first"), "{err}");
+    kyozo
+        .remove_service(owner.actor(), team.id, web.id)
+        .await
+        .unwrap();
+    kyozo
+        .remove_service(owner.actor(), team.id, cache.id)
+        .await
+        .unwrap();
+    assert!(
+        network(&ws_id).is_empty(),
+        "the network went with the last service"
+    );
+    assert!(!volumes(&ws_id).is_empty(), "the data stays");
+    kyozo
+        .remove_volumes(owner.actor(), team.id, cache.id)
+        .await
+        .unwrap();
+    assert!(volumes(&ws_id).is_empty(), "and goes when asked");
+}

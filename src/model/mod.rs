@@ -26,8 +26,8 @@ pub use permission::{Right, ServicePermission};
 pub use secret::SecretValue;
 pub use service::{
     DeploymentConfig, HealthCheckConfig, HealthProbe, MAX_REPLICAS, PortMapping, Protocol,
-    ResourceLimits, ResourceUtilisation, RestartPolicy, ServiceInstance, human_duration,
-    validate_env_name, validate_ports,
+    ResourceLimits, ResourceUtilisation, RestartPolicy, ServiceInstance, VolumeSpec,
+    human_duration, validate_env_name, validate_ports,
 };
 pub use status::{ServiceStatus, StatusTransitionError};
 pub use team::{Member, Role, Team, Workspace};

@@ -430,6 +430,46 @@ pub struct DeploymentConfig {
     /// way out and the build downloads packages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_network: Option<String>,
+    /// Named volumes its containers mount (data that outlives them: a database's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<VolumeSpec>,
+}
+
+/// A named volume a service mounts: the engine's volume is the workspace's
+/// (`kyozo-<workspace>-<name>`), so redeploys keep its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VolumeSpec {
+    /// Its name in the workspace (DNS label rules).
+    pub name: String,
+    /// Where it is mounted (an absolute path).
+    pub path: String,
+}
+
+impl VolumeSpec {
+    /// Volume `name` mounted at `path`.
+    pub fn new(name: impl Into<String>, path: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            path: path.into(),
+        }
+    }
+
+    /// Checks the name and the path.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate_name("config.volumes.name", &self.name)?;
+        if !self.path.starts_with('/')
+            || self.path.split('/').any(|p| p == "..")
+            || self.path.chars().any(|c| c == ':' || c.is_control())
+        {
+            return Err(ValidationError::invalid(
+                "config.volumes.path",
+                self.path.clone(),
+                "an absolute path without '..' or ':'",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// One service of a workspace, and everything Kyozo knows about running it.
@@ -539,6 +579,9 @@ impl ServiceInstance {
             hc.validate()?;
         }
         self.config.restart.validate()?;
+        for v in &self.config.volumes {
+            v.validate()?;
+        }
         if let Some(c) = self.confidence
             && !(0.0..=1.0).contains(&c)
         {

@@ -27,6 +27,41 @@ pub struct BackingPlan {
     pub wiring: BTreeMap<String, String>,
 }
 
+impl BackingPlan {
+    /// The service to create in `workspace` to run this backing service with the
+    /// runtime: its image, its env (compose's `${NAME:-default}` filled in), its health
+    /// command, its volume, no published port (its neighbours reach it by its name on
+    /// the workspace's network), restarted when it fails.
+    pub fn service(
+        &self,
+        team: crate::model::TeamId,
+        workspace: crate::model::WorkspaceId,
+    ) -> crate::model::ServiceInstance {
+        use crate::model::{HealthCheckConfig, HealthProbe, VolumeSpec};
+        let mut s = crate::model::ServiceInstance::new(team, workspace, self.name.clone(), ".");
+        s.stack = Some(self.name.clone());
+        s.image = Some(self.image.clone());
+        s.env = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), super::defaults_filled(v).into()))
+            .collect();
+        let line = self.health.last().cloned().unwrap_or_default();
+        let mut check = HealthCheckConfig::new(HealthProbe::Command {
+            argv: vec!["sh".into(), "-c".into(), line],
+        });
+        check.interval = std::time::Duration::from_secs(2);
+        check.timeout = std::time::Duration::from_secs(2);
+        check.retries = 30;
+        s.health_check = Some(check);
+        if let Some((volume, path)) = &self.volume {
+            s.config.volumes = vec![VolumeSpec::new(volume.clone(), path.clone())];
+        }
+        s.config.restart = crate::model::RestartPolicy::OnFailure { max_retries: 5 };
+        s
+    }
+}
+
 /// The plan of the backing service `name` (as the topology names it: `postgres`,
 /// `redis`...), with its image from `images`; `None` when Kyozo does not know how to
 /// run it or has no image for it.

@@ -1135,7 +1135,7 @@ impl DeploySpec {
 
 /// `value` with compose's `${NAME:-default}` replaced by the value of `NAME` in this
 /// process's environment, else the default (the runtime interpolates nothing).
-fn defaults_filled(value: &str) -> String {
+pub(crate) fn defaults_filled(value: &str) -> String {
     let mut out = String::new();
     let mut rest = value;
     while let Some(start) = rest.find("${") {

@@ -558,8 +558,20 @@ impl Kyozo {
                     paused.push(c.id.clone());
                 }
             }
+            let placement = self
+                .place(backend, service)
+                .await
+                .map_err(|e| ("create", e))?;
             let published = self
-                .start_replicas(backend, service, &image, &labels, &short, replicas, created)
+                .start_replicas(
+                    backend,
+                    service,
+                    &image,
+                    &labels,
+                    &placement,
+                    (&short, replicas),
+                    created,
+                )
                 .await?;
             self.record(
                 event(EventKind::Started).with_payload(EventPayload::Containers {
@@ -618,6 +630,46 @@ impl Kyozo {
         })
     }
 
+    /// The service's placement, made on the engine as needed: its workspace's network
+    /// (where its neighbours reach it by its name) and its volumes.
+    async fn place(
+        &self,
+        backend: &dyn ContainerBackend,
+        service: &ServiceInstance,
+    ) -> Result<Placement> {
+        let caps = backend.capabilities();
+        let labels = BTreeMap::from([
+            (LABEL_TEAM.to_string(), service.team.to_string()),
+            (LABEL_WORKSPACE.to_string(), service.workspace.to_string()),
+        ]);
+        let network = if caps.networks {
+            let name = workspace_network(service.workspace);
+            backend.create_network(&name, &labels).await?;
+            Some(name)
+        } else {
+            None
+        };
+        let mut volumes = Vec::new();
+        if !service.config.volumes.is_empty() && !caps.volumes {
+            return Err(Error::Deploy {
+                service: service.name.clone(),
+                step: "create",
+                message: "it mounts volumes and the container backend has none".into(),
+            });
+        }
+        for v in &service.config.volumes {
+            let name = workspace_volume(service.workspace, &v.name);
+            let mut labels = labels.clone();
+            labels.insert(LABEL_SERVICE.to_string(), service.id.to_string());
+            backend.create_volume(&name, &labels).await?;
+            volumes.push(crate::backend::VolumeMount {
+                volume: name,
+                path: v.path.clone(),
+            });
+        }
+        Ok(Placement { network, volumes })
+    }
+
     /// Creates and starts `replicas` containers of a deployment, each waited until
     /// ready; returns them with their published ports. Every container made is pushed
     /// to `created` (for the caller to remove on failure).
@@ -628,13 +680,13 @@ impl Kyozo {
         service: &ServiceInstance,
         image: &str,
         labels: &BTreeMap<String, String>,
-        short: &str,
-        replicas: u32,
+        placement: &Placement,
+        (short, replicas): (&str, u32),
         created: &mut Vec<String>,
     ) -> std::result::Result<Vec<(String, BTreeMap<u16, u16>)>, (&'static str, Error)> {
         let mut ids = Vec::new();
         for i in 0..replicas {
-            let spec = replica_spec(service, image, labels, short, i, replicas);
+            let spec = replica_spec(service, image, labels, placement, (short, i, replicas));
             let id = backend
                 .create(&spec)
                 .await
@@ -935,6 +987,7 @@ impl Kyozo {
             .await?;
         let short: String = deployment.chars().rev().take(8).collect();
         let labels = deployment_labels(&service, &deployment);
+        let placement = self.place(&*backend, &service).await?;
         // What runs, kept up to date as replicas come and go.
         let mut ids: Vec<String> = current.iter().map(|c| c.id.clone()).collect();
         let outcome: Result<()> = async {
@@ -944,7 +997,13 @@ impl Kyozo {
                 let mut i = 0;
                 let mut added = 0;
                 while from + added < replicas {
-                    let spec = replica_spec(&service, &image, &labels, &short, i, replicas.max(2));
+                    let spec = replica_spec(
+                        &service,
+                        &image,
+                        &labels,
+                        &placement,
+                        (&short, i, replicas.max(2)),
+                    );
                     i += 1;
                     if taken.contains(&spec.name) {
                         continue;
@@ -1104,6 +1163,11 @@ impl Kyozo {
         for image in images {
             backend.remove_image(&image).await?;
         }
+        // The workspace's network goes with its last service (the engine refuses while
+        // other containers use it: then it stays).
+        let _ = backend
+            .remove_network(&workspace_network(service.workspace))
+            .await;
         self.routes.forget(id);
         self.set_status(&service, ServiceStatus::Removed, |s| {
             s.container_ids.clear()
@@ -1118,6 +1182,28 @@ impl Kyozo {
 }
 
 impl Kyozo {
+    /// Removes the volumes of a removed service, and their data (what `kyozo down
+    /// --volumes` does). A service that is not removed keeps them.
+    pub async fn remove_volumes(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
+        let service = self.authorized_service(actor, Operation::Remove, team, id)?;
+        let held = self.service_locks.of(id);
+        let _held = held.lock().await;
+        if service.status != ServiceStatus::Removed {
+            return Err(Error::Deploy {
+                service: service.name.clone(),
+                step: "remove",
+                message: "remove the service first: its volumes hold its data".into(),
+            });
+        }
+        let backend = self.backend_or_err()?;
+        for v in &service.config.volumes {
+            backend
+                .remove_volume(&workspace_volume(service.workspace, &v.name))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The newest `n` health checks of a service, newest first.
     pub fn health(
         &self,
@@ -1198,15 +1284,42 @@ impl Kyozo {
 }
 
 /// The container of replica `i` of a deployment (`short`: the deployment id's tail).
+/// Where a service's containers live: its workspace's network and its volumes.
+#[derive(Debug, Clone, Default)]
+struct Placement {
+    network: Option<String>,
+    volumes: Vec<crate::backend::VolumeMount>,
+}
+
+/// The network of a workspace's services (`kyozo-<workspace>`).
+pub(crate) fn workspace_network(workspace: crate::model::WorkspaceId) -> String {
+    format!("kyozo-{}", workspace_tag(workspace))
+}
+
+/// The engine's name of volume `name` of a workspace (`kyozo-<workspace>-<name>`).
+pub(crate) fn workspace_volume(workspace: crate::model::WorkspaceId, name: &str) -> String {
+    format!("kyozo-{}-{name}", workspace_tag(workspace))
+}
+
+/// A workspace's short tag in engine names: the end of its id (the random part).
+fn workspace_tag(workspace: crate::model::WorkspaceId) -> String {
+    let id = workspace.to_string().replace('-', "");
+    id[id.len().saturating_sub(12)..].to_string()
+}
+
 fn replica_spec(
     service: &ServiceInstance,
     image: &str,
     labels: &BTreeMap<String, String>,
-    short: &str,
-    i: u32,
-    replicas: u32,
+    placement: &Placement,
+    (short, i, replicas): (&str, u32, u32),
 ) -> ContainerSpec {
     let mut spec = ContainerSpec::new(format!("kyozo-{}-{short}-{i}", service.name), image);
+    spec.network = placement.network.clone();
+    if spec.network.is_some() {
+        spec.aliases = vec![service.name.clone()];
+    }
+    spec.volumes = placement.volumes.clone();
     spec.command = service.config.command.clone();
     spec.env = service
         .env
