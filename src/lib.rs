@@ -29,6 +29,15 @@
 //! - [`auth`]: actors and the one policy that decides every operation;
 //! - [`store`]: the [`Store`](store::Store) seam, with [`RedbStore`](store::RedbStore)
 //!   (one file, the default) and [`MemoryStore`](store::MemoryStore);
+//! - [`topology`]: what a folder holds, from built-in detectors and sandboxed WASM
+//!   plugins, each value with where it came from and a confidence;
+//! - [`plan`]: from a topology, the Dockerfiles, compose file and
+//!   [`DeploySpec`](plan::DeploySpec)s that build and run it;
+//! - [`backend`]: the [`ContainerBackend`](backend::ContainerBackend) seam, with
+//!   [`DockerBackend`](backend::DockerBackend) for a real Docker Engine;
+//! - [`runtime`]: deployments, updates without a gap behind an
+//!   [`Endpoint`](runtime::Endpoint), and the [`Manager`](runtime::Manager) (health,
+//!   metrics, engine events, reconciliation, cleanup);
 //! - [`Kyozo`]: the runtime API, which applies the policy on every call.
 
 mod error;
