@@ -1,6 +1,7 @@
 //! The conformance suite: one set of checks every [`ContainerBackend`] must pass, run
-//! against a live engine. Kyozo's own tests run it against [`DockerBackend`]
-//! (super::DockerBackend) and the same behind a [`CircuitBreaker`](super::CircuitBreaker);
+//! against a live engine. Kyozo's own tests run it against
+//! [`DockerBackend`](super::DockerBackend) and the same behind a
+//! [`CircuitBreaker`](super::CircuitBreaker);
 //! a new backend runs it too:
 //!
 //! ```no_run
@@ -13,7 +14,8 @@
 //! `image` must be present on the engine and have a POSIX `sh` with `echo`, `sleep`,
 //! `cat`, `wget` and `httpd` (a busybox image does). Everything the suite makes carries the label
 //! `dev.kyozo.conformance=<run id>` and is removed at the end, whatever the outcome.
-//! Checks of what a backend's [`Capabilities`] say it cannot do are skipped.
+//! Checks of what a backend's [`Capabilities`](super::Capabilities) say it cannot do are
+//! skipped.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -1,5 +1,5 @@
 //! The container backend seam: what Kyozo needs from a container engine, with no
-//! engine's types in its signature. [`DockerBackend`](docker::DockerBackend) talks to a
+//! engine's types in its signature. [`DockerBackend`] talks to a
 //! real Docker Engine.
 //!
 //! [`CircuitBreaker`] wraps any backend so that an engine that went away fails calls

@@ -91,8 +91,8 @@ pub struct Cleanup {
     pub images: Vec<String>,
 }
 
-/// The background work of a [`Kyozo`]. Dropping it stops the work; [`shutdown`]
-/// (Self::shutdown) waits for it to stop.
+/// The background work of a [`Kyozo`]. Dropping it stops the work;
+/// [`shutdown`](Self::shutdown) waits for it to stop.
 #[derive(Debug)]
 pub struct Manager {
     stop: tokio::sync::watch::Sender<bool>,

@@ -271,7 +271,8 @@ struct FileEntry {
     link_target: Option<PathBuf>,
 }
 
-/// A read-only view of a project folder. See the [module docs](self).
+/// A read-only view of a project folder (the module's docs say what it sees and what it
+/// leaves out).
 ///
 /// Cloning is cheap (the view is shared, not copied): a WASM plugin's call holds a
 /// clone while it runs.

@@ -20,7 +20,7 @@
 //!   Kyozo shows, the parsed result never holds `environment` or build `args` values
 //!   (names only), and `command`, `entrypoint` and `healthcheck.test` keep their
 //!   variable references as written (only `$$` is unescaped).
-//! - [`ComposeFile::merge_override`] lays an override file (`compose.override.yaml`)
+//! - [`merge_layers`] lays an override file (`compose.override.yaml`)
 //!   over a base file with the compose merge rules.
 
 use std::collections::BTreeMap;
