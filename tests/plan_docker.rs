@@ -185,9 +185,9 @@ async fn a_node_app_builds_and_answers() {
     assert!(text.contains("hello from node v18"), "{text}");
 }
 
-/// A planned service handed to the runtime: created from its `DeploySpec`, deployed
-/// (built from the generated Dockerfile on the host network), gated on its health
-/// check, answering.
+/// A planned service handed to the runtime: created from its plan, deployed (built
+/// from the generated Dockerfile, which travels with the service, on the host network),
+/// gated on its health check, answering; nothing written into the project's folder.
 #[tokio::test]
 async fn a_planned_service_deploys_through_the_runtime() {
     let Some(engine) = engine().await else { return };
@@ -205,7 +205,8 @@ async fn a_planned_service_deploys_through_the_runtime() {
         .with_images(BaseImages::empty().set("node", image))
         .with_build_options(options)
         .plan(&topology);
-    plan.write(&root, false).unwrap();
+    // Nothing written into the project: the generated Dockerfile travels with the
+    // service.
 
     let backend: std::sync::Arc<dyn ContainerBackend> = std::sync::Arc::new(engine);
     let kyozo = kyozo::Kyozo::builder().backend(backend).build().unwrap();
@@ -217,7 +218,8 @@ async fn a_planned_service_deploys_through_the_runtime() {
     ws.root = Some(root.clone());
     kyozo.store().put_workspace(&ws).unwrap();
     let planned = &plan.services[0];
-    let mut service = planned.spec.service(team.id, ws.id, &planned.path);
+    let mut service = planned.service(team.id, ws.id);
+    assert!(service.config.dockerfile_text.is_some());
     // The engine picks the host port (the plan's fixed one may be taken here).
     for p in &mut service.ports {
         p.host_port = None;
@@ -230,4 +232,8 @@ async fn a_planned_service_deploys_through_the_runtime() {
     assert!(deployed.health_gated);
     let text = answer(deployed.containers[0].1[&3000], "/").await;
     assert!(text.contains("hello from node v18"), "{text}");
+    assert!(
+        !root.join("Dockerfile").exists(),
+        "the project's folder is untouched"
+    );
 }

@@ -141,134 +141,6 @@ fn label_filters(labels: &BTreeMap<String, String>) -> HashMap<String, Vec<Strin
     HashMap::from([("label".to_string(), wanted)])
 }
 
-/// The paths of a build context that its `.dockerignore` leaves out, as the Docker CLI
-/// reads it: one pattern per line from the context's root (`*`, `?`, `[...]`, and `**`
-/// across folders), `#` comments, `!` to take a path back; the last pattern that
-/// matches a path (or a folder above it) decides.
-#[derive(Debug, Default)]
-struct DockerIgnore {
-    rules: Vec<(globset::GlobMatcher, bool)>,
-}
-
-impl DockerIgnore {
-    fn read(dir: &Path) -> Result<Self, String> {
-        let text = match std::fs::read(dir.join(".dockerignore")) {
-            Ok(bytes) => String::from_utf8(bytes)
-                .map_err(|_| ".dockerignore is not UTF-8 text: nothing sent".to_string())?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(format!(".dockerignore: {e}")),
-        };
-        let mut rules = Vec::new();
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (keep, pattern) = match line.strip_prefix('!') {
-                Some(p) => (true, p.trim()),
-                None => (false, line),
-            };
-            let pattern = pattern.trim_start_matches("./").trim_start_matches('/');
-            let pattern = pattern.trim_end_matches('/');
-            if pattern.is_empty() {
-                continue;
-            }
-            // Docker's patterns have no `{a,b}` alternatives: braces are literal.
-            let pattern = pattern.replace('{', "[{]").replace('}', "[}]");
-            let glob = globset::GlobBuilder::new(&pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| format!(".dockerignore: {line:?}: {e}"))?;
-            rules.push((glob.compile_matcher(), keep));
-        }
-        Ok(Self { rules })
-    }
-
-    /// Whether `path` (relative, with `/`) is left out.
-    fn excludes(&self, path: &str) -> bool {
-        let mut excluded = false;
-        for (glob, keep) in &self.rules {
-            // A pattern that matches a folder takes what is in it too.
-            let mut prefix = String::new();
-            let mut hit = false;
-            for part in path.split('/') {
-                if !prefix.is_empty() {
-                    prefix.push('/');
-                }
-                prefix.push_str(part);
-                if glob.is_match(&prefix) {
-                    hit = true;
-                    break;
-                }
-            }
-            if hit {
-                excluded = !keep;
-            }
-        }
-        excluded
-    }
-
-    /// Whether a path inside an excluded folder may be taken back (a `!` rule), so the
-    /// folder must be looked into.
-    fn has_exceptions(&self) -> bool {
-        self.rules.iter().any(|(_, keep)| *keep)
-    }
-}
-
-/// Packs `dir` into a tar archive for the engine, following no links out of it and
-/// leaving out what its `.dockerignore` says (never the Dockerfile, nor the
-/// `.dockerignore` itself, which the builder reads).
-fn pack_context(dir: &Path, dockerfile: &str) -> Result<Vec<u8>, BackendError> {
-    let context = |reason: String| BackendError::Context {
-        path: dir.to_path_buf(),
-        reason,
-    };
-    let ignore = DockerIgnore::read(dir).map_err(context)?;
-    let mut archive = tar::Builder::new(Vec::new());
-    archive.follow_symlinks(false);
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(folder) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&folder)
-            .map_err(|e| context(format!("{}: {e}", folder.display())))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| context(e.to_string()))?;
-        entries.sort_by_key(std::fs::DirEntry::file_name);
-        for entry in entries {
-            let path = entry.path();
-            let Ok(relative) = path.strip_prefix(dir) else {
-                continue;
-            };
-            let name = relative.to_string_lossy().into_owned();
-            let always = name == dockerfile || name == ".dockerignore";
-            let excluded = !always && ignore.excludes(&name);
-            let kind = entry.file_type().map_err(|e| context(e.to_string()))?;
-            if kind.is_dir() {
-                // An excluded folder is still looked into when something in it may be
-                // sent (a `!` rule, or the Dockerfile).
-                let holds_dockerfile = dockerfile.starts_with(&format!("{name}/"));
-                if !excluded {
-                    archive
-                        .append_dir(relative, &path)
-                        .map_err(|e| context(e.to_string()))?;
-                }
-                if !excluded || ignore.has_exceptions() || holds_dockerfile {
-                    stack.push(path);
-                }
-            } else if excluded {
-                continue;
-            } else if !(kind.is_file() || kind.is_symlink()) {
-                // Sockets, pipes and devices are not sent (as the Docker CLI does).
-                continue;
-            } else {
-                archive
-                    .append_path_with_name(&path, relative)
-                    .map_err(|e| context(format!("{name}: {e}")))?;
-            }
-        }
-    }
-    archive.into_inner().map_err(|e| context(e.to_string()))
-}
-
 fn cpu_percent(s: &ContainerStatsResponse) -> f64 {
     let usage = |c: &Option<bollard::models::ContainerCpuStats>| {
         c.as_ref().map_or((0, 0, 1), |c| {
@@ -370,9 +242,12 @@ impl ContainerBackend for DockerBackend {
     ) -> Result<String, BackendError> {
         let context = spec.context.clone();
         let dockerfile = spec.dockerfile.trim_start_matches("./").to_string();
-        let body = tokio::task::spawn_blocking(move || pack_context(&context, &dockerfile))
-            .await
-            .map_err(|e| BackendError::Engine(e.to_string()))??;
+        let inline = spec.dockerfile_contents.clone();
+        let body = tokio::task::spawn_blocking(move || {
+            super::context::pack(&context, &dockerfile, inline.as_deref())
+        })
+        .await
+        .map_err(|e| BackendError::Engine(e.to_string()))??;
         let options = BuildImageOptions {
             dockerfile: spec.dockerfile.clone(),
             t: Some(spec.tag.clone()),
@@ -1050,95 +925,5 @@ impl ContainerBackend for DockerBackend {
                 created: i.created,
             })
             .collect())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-    use super::*;
-
-    fn ignore(text: &str) -> DockerIgnore {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".dockerignore"), text).unwrap();
-        DockerIgnore::read(dir.path()).unwrap()
-    }
-
-    #[test]
-    fn dockerignore_patterns_read_as_the_docker_cli_reads_them() {
-        let i = ignore("# deps\nnode_modules\n**/*.log\n/dist/\n*.md\n!README.md\n");
-        assert!(i.excludes("node_modules"));
-        assert!(
-            i.excludes("node_modules/x/index.js"),
-            "what is in a folder goes too"
-        );
-        assert!(
-            !i.excludes("apps/web/node_modules"),
-            "a bare name is from the root"
-        );
-        assert!(i.excludes("a.log") && i.excludes("deep/down/b.log"));
-        assert!(i.excludes("dist/app.js"));
-        assert!(i.excludes("CHANGES.md"));
-        assert!(!i.excludes("README.md"), "taken back by !");
-        assert!(!i.excludes("docs/guide.md"), "* stays in its folder");
-        assert!(!i.excludes("src/main.rs"));
-        assert!(ignore("").rules.is_empty());
-        assert!(
-            ignore("a{b}.txt\n").excludes("a{b}.txt"),
-            "braces are literal"
-        );
-    }
-
-    #[test]
-    fn what_a_bang_takes_back_inside_an_excluded_folder_is_sent() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("src/deep")).unwrap();
-        std::fs::create_dir_all(root.join("docker")).unwrap();
-        std::fs::write(root.join("src/deep/main.rs"), "m").unwrap();
-        std::fs::write(root.join("notes.txt"), "n").unwrap();
-        std::fs::write(root.join("docker/Dockerfile"), "FROM scratch").unwrap();
-        std::fs::write(root.join(".dockerignore"), "*\n!src\n").unwrap();
-        let tar = pack_context(root, "docker/Dockerfile").unwrap();
-        let mut names: Vec<String> = tar::Archive::new(tar.as_slice())
-            .entries()
-            .unwrap()
-            .map(|e| e.unwrap().path().unwrap().display().to_string())
-            .filter(|n| !n.ends_with('/'))
-            .collect();
-        names.sort();
-        assert_eq!(
-            names,
-            [
-                ".dockerignore",
-                "docker/Dockerfile",
-                "src",
-                "src/deep",
-                "src/deep/main.rs"
-            ]
-        );
-    }
-
-    #[test]
-    fn a_packed_context_leaves_out_what_is_ignored_but_never_the_dockerfile() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        std::fs::create_dir_all(root.join("node_modules/x")).unwrap();
-        std::fs::write(root.join("node_modules/x/i.js"), "x").unwrap();
-        std::fs::write(root.join("server.js"), "s").unwrap();
-        std::fs::write(root.join("Dockerfile"), "FROM scratch").unwrap();
-        std::fs::write(
-            root.join(".dockerignore"),
-            "node_modules\nDockerfile\n.dockerignore\n",
-        )
-        .unwrap();
-        let tar = pack_context(root, "Dockerfile").unwrap();
-        let mut names: Vec<String> = tar::Archive::new(tar.as_slice())
-            .entries()
-            .unwrap()
-            .map(|e| e.unwrap().path().unwrap().display().to_string())
-            .collect();
-        names.sort();
-        assert_eq!(names, [".dockerignore", "Dockerfile", "server.js"]);
     }
 }

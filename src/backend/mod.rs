@@ -7,6 +7,7 @@
 
 pub mod breaker;
 pub mod conformance;
+mod context;
 pub mod docker;
 
 use std::collections::BTreeMap;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use futures_util::stream::BoxStream;
 
 pub use breaker::{CircuitBreaker, CircuitState};
+pub use context::fingerprint;
 pub use docker::{DockerBackend, MIN_API_VERSION};
 
 /// The label every container and image Kyozo makes carries, with value `kyozo`.
@@ -245,6 +247,9 @@ pub struct BuildSpec {
     pub labels: BTreeMap<String, String>,
     /// The network of `RUN` steps (`host` where the bridge has no egress).
     pub network: Option<String>,
+    /// The Dockerfile's text, when it is not a file of the context (a Dockerfile Kyozo
+    /// generated, kept out of the user's folder): sent as `dockerfile`.
+    pub dockerfile_contents: Option<String>,
 }
 
 /// A line of build output, as it arrives.

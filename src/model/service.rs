@@ -411,9 +411,13 @@ impl RestartPolicy {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
 pub struct DeploymentConfig {
-    /// The Dockerfile to build, relative to the service folder (`None`: use or generate one).
+    /// The Dockerfile to build, relative to the build context (`None`: use or generate one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dockerfile: Option<PathBuf>,
+    /// The text of a Dockerfile that is not a file of the project (one Kyozo generated,
+    /// kept out of the user's folder), used when `dockerfile` is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dockerfile_text: Option<String>,
     /// The build context, relative to the workspace root (`None`: the service folder).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_context: Option<PathBuf>,

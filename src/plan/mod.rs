@@ -1095,6 +1095,25 @@ impl Plan {
     }
 }
 
+impl ServicePlan {
+    /// The service to create in `workspace` (whose root is the folder analysed) to
+    /// deploy this plan with the runtime. A Dockerfile Kyozo generates travels in the
+    /// service's config (`DeploymentConfig::dockerfile_text`) and in its build context,
+    /// so nothing needs writing into the project's folder.
+    pub fn service(
+        &self,
+        team: crate::model::TeamId,
+        workspace: crate::model::WorkspaceId,
+    ) -> crate::model::ServiceInstance {
+        let mut s = self.spec.service(team, workspace, &self.path);
+        if let ImageSource::Generated { file } = &self.source {
+            s.config.dockerfile = None;
+            s.config.dockerfile_text = Some(file.contents.clone());
+        }
+        s
+    }
+}
+
 impl DeploySpec {
     /// The service to create in `workspace` (whose root is the folder analysed) to
     /// deploy this spec with the runtime ([`Kyozo::create_service`](crate::Kyozo::create_service)).

@@ -34,6 +34,10 @@ pub use endpoint::Endpoint;
 pub(crate) use endpoint::Routes;
 pub use manager::{Cleanup, Manager, ManagerConfig, Reconciliation, Sweep};
 
+/// The name a Dockerfile kept in a service's config (`DeploymentConfig::dockerfile_text`)
+/// has in its build context.
+const GENERATED_DOCKERFILE: &str = ".kyozo.Dockerfile";
+
 /// How long an update waits for the connections still open to the replicas it
 /// retires (through an [`Endpoint`]) before it stops them.
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
@@ -465,7 +469,15 @@ impl Kyozo {
             .collect::<String>();
 
         // 1. The image.
-        let image = match (image, &service.config.dockerfile) {
+        let generated = service.config.dockerfile_text.as_ref();
+        let dockerfile = match (&service.config.dockerfile, generated) {
+            (Some(path), _) => Some(path.display().to_string()),
+            // A Dockerfile Kyozo generated travels in the build context, under a name of
+            // its own.
+            (None, Some(_)) => Some(GENERATED_DOCKERFILE.to_string()),
+            (None, None) => None,
+        };
+        let image = match (image, dockerfile) {
             (Some(image), _) => image,
             (None, Some(dockerfile)) => {
                 let tag = format!("kyozo/{}:{short}", service.name);
@@ -493,11 +505,12 @@ impl Kyozo {
                             .as_ref()
                             .unwrap_or(&service.folder),
                     ),
-                    dockerfile: dockerfile.display().to_string(),
+                    dockerfile,
                     tag: tag.clone(),
                     args: service.config.build_args.clone(),
                     labels: labels.clone(),
                     network: service.config.build_network.clone(),
+                    dockerfile_contents: generated.cloned(),
                 };
                 let digest = backend
                     .build_image(&spec, &mut |_: BuildProgress| {})
