@@ -550,3 +550,63 @@ async fn services_of_a_workspace_reach_each_other_by_name_and_volumes_keep_their
         .unwrap();
     assert!(volumes(&ws_id).is_empty(), "and goes when asked");
 }
+
+/// An unchanged folder deploys again from the image it built (no build); a changed
+/// file, or a changed config, makes the service no longer current.
+#[tokio::test]
+async fn an_unchanged_folder_reuses_its_image_and_a_change_is_noticed() {
+    let Some(engine) = engine().await else { return };
+    let (kyozo, _) = kyozo_on(engine).await;
+    // A copy of the fixture, to change a file in it.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("site");
+    std::fs::create_dir_all(&root).unwrap();
+    for f in ["Dockerfile", "index.html"] {
+        std::fs::copy(runtime::fixture("deploy-httpd").join(f), root.join(f)).unwrap();
+    }
+    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, team.id.to_string());
+    let mut ws = kyozo
+        .create_workspace(owner.actor(), team.id, "site")
+        .unwrap();
+    ws.root = Some(root.clone());
+    kyozo.store().put_workspace(&ws).unwrap();
+    let mut s = kyozo::model::ServiceInstance::new(team.id, ws.id, "web", ".");
+    s.config.dockerfile = Some("Dockerfile".into());
+    http_on_8080(&mut s);
+    let s = kyozo.create_service(owner.actor(), s).unwrap();
+    let current = || kyozo.is_current(owner.actor(), team.id, s.id);
+    assert!(!current().await.unwrap(), "not deployed yet");
+
+    let first = kyozo.deploy(owner.actor(), team.id, s.id).await.unwrap();
+    assert!(current().await.unwrap());
+    let built = |kyozo: &Kyozo| {
+        kyozo
+            .events(owner.actor(), team.id, s.id, 100)
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == EventKind::ImageBuilt)
+            .count()
+    };
+    assert_eq!(built(&kyozo), 1);
+
+    // Again, unchanged: the same image, no build.
+    let again = kyozo.deploy(owner.actor(), team.id, s.id).await.unwrap();
+    assert_eq!(again.image, first.image);
+    assert_eq!(built(&kyozo), 1, "no second build");
+    assert!(current().await.unwrap());
+
+    // A file changes: no longer current; the next deployment builds.
+    std::fs::write(root.join("index.html"), "changed\n").unwrap();
+    assert!(!current().await.unwrap());
+    let changed = kyozo.deploy(owner.actor(), team.id, s.id).await.unwrap();
+    assert_ne!(changed.image, first.image);
+    assert_eq!(built(&kyozo), 2);
+    assert!(current().await.unwrap());
+
+    // The config changes: no longer current.
+    let mut edited = kyozo.service(owner.actor(), team.id, s.id).unwrap();
+    edited.env.insert("MODE".into(), "x".to_string().into());
+    kyozo.update_service(owner.actor(), edited).await.unwrap();
+    assert!(!current().await.unwrap());
+}

@@ -480,51 +480,71 @@ impl Kyozo {
         let image = match (image, dockerfile) {
             (Some(image), _) => image,
             (None, Some(dockerfile)) => {
-                let tag = format!("kyozo/{}:{short}", service.name);
-                let (team, ws) = (service.team, service.workspace);
-                let root = self
-                    .blocking(move |s| s.workspace(team, ws))
-                    .await
-                    .map_err(|e| ("build", e))?
-                    .and_then(|w| w.root)
-                    .ok_or_else(|| {
-                        (
-                            "build",
-                            Error::Deploy {
-                                service: service.name.clone(),
-                                step: "build",
-                                message: "its workspace has no root folder to build from".into(),
-                            },
-                        )
-                    })?;
-                let spec = BuildSpec {
-                    context: root.join(
+                async {
+                    let (team, ws) = (service.team, service.workspace);
+                    let root = self
+                        .blocking(move |s| s.workspace(team, ws))
+                        .await
+                        .map_err(|e| ("build", e))?
+                        .and_then(|w| w.root)
+                        .ok_or_else(|| {
+                            (
+                                "build",
+                                Error::Deploy {
+                                    service: service.name.clone(),
+                                    step: "build",
+                                    message: "its workspace has no root folder to build from"
+                                        .into(),
+                                },
+                            )
+                        })?;
+                    let context = root.join(
                         service
                             .config
                             .build_context
                             .as_ref()
                             .unwrap_or(&service.folder),
-                    ),
-                    dockerfile,
-                    tag: tag.clone(),
-                    args: service.config.build_args.clone(),
-                    labels: labels.clone(),
-                    network: service.config.build_network.clone(),
-                    dockerfile_contents: generated.cloned(),
-                };
-                let digest = backend
-                    .build_image(&spec, &mut |_: BuildProgress| {})
+                    );
+                    // Tagged by what the build sends: an unchanged folder reuses its image.
+                    let tag = image_tag(service, &context, &dockerfile)
+                        .await
+                        .map_err(|e| ("build", e))?;
+                    let built_before = backend
+                        .list_images(&BTreeMap::from([(
+                            LABEL_SERVICE.to_string(),
+                            service.id.to_string(),
+                        )]))
+                        .await
+                        .map_err(|e| ("build", Error::from(e)))?
+                        .iter()
+                        .any(|i| i.tags.contains(&tag));
+                    if built_before {
+                        return Ok::<_, (&'static str, Error)>(tag);
+                    }
+                    let spec = BuildSpec {
+                        context,
+                        dockerfile,
+                        tag: tag.clone(),
+                        args: service.config.build_args.clone(),
+                        labels: labels.clone(),
+                        network: service.config.build_network.clone(),
+                        dockerfile_contents: generated.cloned(),
+                    };
+                    let digest = backend
+                        .build_image(&spec, &mut |_: BuildProgress| {})
+                        .await
+                        .map_err(|e| ("build", Error::from(e)))?;
+                    self.record(event(EventKind::ImageBuilt).with_payload(
+                        EventPayload::ImageBuilt {
+                            image: tag.clone(),
+                            digest: Some(digest),
+                        },
+                    ))
                     .await
-                    .map_err(|e| ("build", Error::from(e)))?;
-                self.record(
-                    event(EventKind::ImageBuilt).with_payload(EventPayload::ImageBuilt {
-                        image: tag.clone(),
-                        digest: Some(digest),
-                    }),
-                )
-                .await
-                .map_err(|e| ("build", e))?;
-                tag
+                    .map_err(|e| ("build", e))?;
+                    Ok::<String, (&'static str, Error)>(tag)
+                }
+                .await?
             }
             (None, None) => service.image.clone().ok_or_else(|| {
                 (
@@ -1195,6 +1215,65 @@ impl Kyozo {
 }
 
 impl Kyozo {
+    /// Whether the service runs what a deployment would run now: it runs, every
+    /// container of its current deployment runs, its config has not changed since its
+    /// last completed deployment, and (when it builds from a Dockerfile) what a build
+    /// would send now is what its image was built from. What `kyozo up` asks before
+    /// deploying a service again.
+    pub async fn is_current(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<bool> {
+        let service = self.authorized_service(actor, Operation::ViewService, team, id)?;
+        if service.status != ServiceStatus::Running || service.container_ids.is_empty() {
+            return Ok(false);
+        }
+        let backend = self.backend_or_err()?;
+        let running = self
+            .deployed_containers(&*backend, &service)
+            .await?
+            .iter()
+            .filter(|c| c.running)
+            .count();
+        if running != service.container_ids.len() {
+            return Ok(false);
+        }
+        let history = self
+            .blocking(move |s| s.latest_events(team, id, 10_000))
+            .await?;
+        // Newest first: a config change before the newest completed deployment is news.
+        let changed_since = history
+            .iter()
+            .take_while(|e| e.kind != EventKind::DeploymentCompleted)
+            .any(|e| e.kind == EventKind::ConfigChanged);
+        if changed_since
+            || !history
+                .iter()
+                .any(|e| e.kind == EventKind::DeploymentCompleted)
+        {
+            return Ok(false);
+        }
+        let dockerfile = match (&service.config.dockerfile, &service.config.dockerfile_text) {
+            (Some(path), _) => path.display().to_string(),
+            (None, Some(_)) => GENERATED_DOCKERFILE.to_string(),
+            (None, None) => return Ok(true),
+        };
+        let (ws_team, ws) = (service.team, service.workspace);
+        let Some(root) = self
+            .blocking(move |s| s.workspace(ws_team, ws))
+            .await?
+            .and_then(|w| w.root)
+        else {
+            return Ok(false);
+        };
+        let context = root.join(
+            service
+                .config
+                .build_context
+                .as_ref()
+                .unwrap_or(&service.folder),
+        );
+        let now = image_tag(&service, &context, &dockerfile).await?;
+        Ok(service.image.as_deref() == Some(now.as_str()))
+    }
+
     /// Removes the volumes of a removed service, and their data (what `kyozo down
     /// --volumes` does). A service that is not removed keeps them.
     pub async fn remove_volumes(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
@@ -1352,6 +1431,36 @@ fn replica_spec(
     spec.cpus = service.limits.cpus;
     spec.restart = service.config.restart;
     spec
+}
+
+/// The tag of the image a build of `service` makes now: its name, its id's tail, and a
+/// fingerprint of what the build sends (the context as its `.dockerignore` keeps it,
+/// the Dockerfile's text when it is the service's, the build arguments and network).
+async fn image_tag(
+    service: &ServiceInstance,
+    context: &std::path::Path,
+    dockerfile: &str,
+) -> Result<String> {
+    let context = context.to_path_buf();
+    let dockerfile = dockerfile.to_string();
+    let extra = [
+        service.config.dockerfile_text.clone().unwrap_or_default(),
+        format!("{:?}", service.config.build_args),
+        service.config.build_network.clone().unwrap_or_default(),
+    ];
+    let fp = tokio::task::spawn_blocking(move || {
+        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+        crate::backend::fingerprint(&context, &dockerfile, &extra)
+    })
+    .await
+    .map_err(|e| Error::Backend(BackendError::Engine(format!("fingerprint task: {e}"))))??;
+    let id = service.id.to_string().replace('-', "");
+    let tail = &id[id.len().saturating_sub(8)..];
+    Ok(format!(
+        "kyozo/{}:{tail}-{}",
+        service.name,
+        &fp[..fp.len().min(12)]
+    ))
 }
 
 /// The labels of a deployment's containers.
