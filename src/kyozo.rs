@@ -338,6 +338,58 @@ impl Kyozo {
         Ok(ws)
     }
 
+    /// The team's workspaces (every member of the team sees them).
+    pub fn workspaces(&self, actor: Actor, team: TeamId) -> Result<Vec<Workspace>> {
+        self.authorize(actor, Operation::ViewService, Target::team(team))?;
+        Ok(self.store.workspaces(team)?)
+    }
+
+    /// Sets the folder a workspace's services are built from (an absolute path).
+    pub fn set_workspace_root(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        workspace: crate::model::WorkspaceId,
+        root: impl Into<PathBuf>,
+    ) -> Result<Workspace> {
+        self.authorize(actor, Operation::CreateWorkspace, Target::team(team))?;
+        let root = root.into();
+        if !root.is_absolute() {
+            return Err(crate::model::ValidationError::invalid(
+                "workspace.root",
+                root.display().to_string(),
+                "an absolute path",
+            )
+            .into());
+        }
+        let mut ws = self
+            .store
+            .workspace(team, workspace)?
+            .ok_or_else(|| not_found("workspace", workspace))?;
+        ws.root = Some(root);
+        self.store.put_workspace(&ws)?;
+        Ok(ws)
+    }
+
+    /// The services of `team` (of one workspace, or all) that `actor` may see.
+    pub fn services(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        workspace: Option<crate::model::WorkspaceId>,
+    ) -> Result<Vec<ServiceInstance>> {
+        self.authorize(actor, Operation::ViewService, Target::team(team))?;
+        Ok(self
+            .store
+            .services(team, workspace)?
+            .into_iter()
+            .filter(|s| {
+                self.authorize(actor, Operation::ViewService, Target::service(team, s.id))
+                    .is_ok()
+            })
+            .collect())
+    }
+
     /// Creates a service (validated) and records a `service_created` event.
     pub fn create_service(
         &self,

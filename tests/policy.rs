@@ -293,3 +293,80 @@ fn the_runtime_hides_other_teams_and_applies_roles_and_grants() {
         Err(Error::Auth(AuthError::Forbidden { .. }))
     ));
 }
+
+#[test]
+fn listings_show_a_team_its_own_and_nothing_of_others() {
+    let kyozo = Kyozo::builder().build().unwrap();
+    let (acme, ada) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let (rival, rex) = kyozo.create_team("rival", "rex@rival.test").unwrap();
+    let vera = kyozo
+        .add_member(
+            ada.actor(),
+            acme.id,
+            "vera@acme.test",
+            kyozo::model::Role::Viewer,
+        )
+        .unwrap();
+    let ws = kyozo
+        .create_workspace(ada.actor(), acme.id, "shop")
+        .unwrap();
+    let theirs = kyozo
+        .create_workspace(rex.actor(), rival.id, "den")
+        .unwrap();
+    for name in ["web", "api"] {
+        kyozo
+            .create_service(
+                ada.actor(),
+                ServiceInstance::new(acme.id, ws.id, name, name),
+            )
+            .unwrap();
+    }
+    kyozo
+        .create_service(
+            rex.actor(),
+            ServiceInstance::new(rival.id, theirs.id, "spy", "spy"),
+        )
+        .unwrap();
+
+    let names = |list: Vec<ServiceInstance>| {
+        let mut n: Vec<String> = list.into_iter().map(|s| s.name).collect();
+        n.sort();
+        n
+    };
+    assert_eq!(
+        names(kyozo.services(ada.actor(), acme.id, None).unwrap()),
+        ["api", "web"]
+    );
+    assert_eq!(
+        names(kyozo.services(vera.actor(), acme.id, Some(ws.id)).unwrap()),
+        ["api", "web"],
+        "a viewer sees the team's services"
+    );
+    assert_eq!(kyozo.workspaces(vera.actor(), acme.id).unwrap().len(), 1);
+    // Another team's listing: refused, as if it did not exist.
+    assert!(kyozo.services(rex.actor(), acme.id, None).is_err());
+    assert!(kyozo.workspaces(rex.actor(), acme.id).is_err());
+    assert!(
+        kyozo
+            .set_workspace_root(rex.actor(), acme.id, ws.id, "/srv/shop")
+            .is_err()
+    );
+    // A viewer cannot move the workspace; its owner can, to an absolute path only.
+    assert!(
+        kyozo
+            .set_workspace_root(vera.actor(), acme.id, ws.id, "/srv/shop")
+            .is_err()
+    );
+    assert!(
+        kyozo
+            .set_workspace_root(ada.actor(), acme.id, ws.id, "shop")
+            .is_err()
+    );
+    let moved = kyozo
+        .set_workspace_root(ada.actor(), acme.id, ws.id, "/srv/shop")
+        .unwrap();
+    assert_eq!(
+        moved.root.as_deref(),
+        Some(std::path::Path::new("/srv/shop"))
+    );
+}

@@ -495,6 +495,13 @@ async fn services_of_a_workspace_reach_each_other_by_name_and_volumes_keep_their
         .unwrap();
     assert_eq!(again.strategy, UpdateStrategy::Rolling);
     assert_eq!(ask().await, first);
+    let containers = kyozo
+        .containers(owner.actor(), team.id, cache.id)
+        .await
+        .unwrap();
+    assert_eq!(containers.len(), 1, "the old one retired: {containers:?}");
+    assert!(containers[0].running);
+    assert_eq!(containers[0].id, again.containers[0].0);
 
     // Removing the services removes the network; the volume stays until asked.
     let network = |ws: &str| {

@@ -1296,6 +1296,19 @@ impl Kyozo {
         Ok(())
     }
 
+    /// The service's containers on the engine now (every deployment's), with their
+    /// state and published ports.
+    pub async fn containers(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+    ) -> Result<Vec<crate::backend::ContainerState>> {
+        let service = self.authorized_service(actor, Operation::ViewService, team, id)?;
+        let backend = self.backend_or_err()?;
+        self.containers_of(&*backend, &service).await
+    }
+
     /// The newest `n` health checks of a service, newest first.
     pub fn health(
         &self,
