@@ -33,6 +33,40 @@ use kyozo::Kyozo;
 use kyozo::backend::ContainerBackend;
 use kyozo::model::ServiceInstance;
 
+/// A Kyozo on an engine with its audit trail in a redb file, a team, its owner and a
+/// workspace; what it makes on the engine goes when the guard drops.
+struct Setup {
+    kyozo: Kyozo,
+    team: kyozo::model::Team,
+    owner: kyozo::model::Member,
+    ws: kyozo::model::Workspace,
+    _cleanup: docker::Cleanup,
+    _state: tempfile::TempDir,
+}
+
+fn setup(engine: kyozo::backend::DockerBackend) -> Setup {
+    let state = tempfile::tempdir().unwrap();
+    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
+    let kyozo = Kyozo::builder()
+        .state_file(state.path().join("bench.redb"))
+        .backend(backend)
+        .build()
+        .unwrap();
+    let (team, owner) = kyozo.create_team("bench", "bench@kyozo.test").unwrap();
+    let ws = kyozo
+        .create_workspace(owner.actor(), team.id, "bench")
+        .unwrap();
+    let cleanup = docker::Cleanup::for_label(kyozo::backend::LABEL_TEAM, team.id.to_string());
+    Setup {
+        kyozo,
+        team,
+        owner,
+        ws,
+        _cleanup: cleanup,
+        _state: state,
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let Some(engine) = rt.block_on(docker::engine()) else {
@@ -73,18 +107,15 @@ fn bench(c: &mut Criterion) {
         });
     });
 
-    let state = tempfile::tempdir().unwrap();
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder()
-        .state_file(state.path().join("bench.redb"))
-        .backend(backend)
-        .build()
-        .unwrap();
-    let (team, owner) = kyozo.create_team("bench", "bench@kyozo.test").unwrap();
-    let ws = kyozo
-        .create_workspace(owner.actor(), team.id, "bench")
-        .unwrap();
-    let _team_cleanup = docker::Cleanup::for_label(kyozo::backend::LABEL_TEAM, team.id.to_string());
+    // The guards live to the end of the function: the state file and the cleanup.
+    let Setup {
+        kyozo,
+        team,
+        owner,
+        ws,
+        _cleanup: _engine_guard,
+        _state: _state_guard,
+    } = setup(engine);
     g.bench_function("kyozo", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
@@ -134,18 +165,15 @@ fn fifty(c: &mut Criterion) {
         return;
     };
     let image = rt.block_on(docker::busybox(&engine));
-    let state = tempfile::tempdir().unwrap();
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder()
-        .state_file(state.path().join("bench.redb"))
-        .backend(backend)
-        .build()
-        .unwrap();
-    let (team, owner) = kyozo.create_team("bench", "bench@kyozo.test").unwrap();
-    let ws = kyozo
-        .create_workspace(owner.actor(), team.id, "bench")
-        .unwrap();
-    let _team_cleanup = docker::Cleanup::for_label(kyozo::backend::LABEL_TEAM, team.id.to_string());
+    // The guards live to the end of the function: the state file and the cleanup.
+    let Setup {
+        kyozo,
+        team,
+        owner,
+        ws,
+        _cleanup: _engine_guard,
+        _state: _state_guard,
+    } = setup(engine);
     let services: Vec<ServiceInstance> = (0..50)
         .map(|i| {
             let mut s = ServiceInstance::new(team.id, ws.id, format!("idle-{i}"), ".");

@@ -414,14 +414,8 @@ impl Kyozo {
         let mut changed: Vec<String> = vec!["name".into(), "folder".into()];
         changed.extend(service.env.keys().map(|k| format!("env.{k}")));
         let stored = self.store.append_event(
-            NewEvent::new(
-                service.team,
-                service.workspace,
-                service.id,
-                EventKind::ServiceCreated,
-                actor,
-            )
-            .with_payload(EventPayload::Config { changed }),
+            NewEvent::about(&service, EventKind::ServiceCreated, actor)
+                .with_payload(EventPayload::Config { changed }),
         )?;
         self.bus.send(stored);
         Ok(service)

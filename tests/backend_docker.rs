@@ -13,7 +13,6 @@
 #[path = "common/docker.rs"]
 mod docker;
 
-use std::io::{Read, Write};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -22,30 +21,7 @@ use kyozo::backend::{
     LABEL_MANAGED_BY, LogOptions, PortSpec,
 };
 
-use docker::{Cleanup, busybox, engine};
-
-/// `GET /` on 127.0.0.1:`port`, retried while the server starts.
-async fn http_get(port: u16) -> String {
-    for _ in 0..50 {
-        let got = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-            s.set_read_timeout(Some(Duration::from_secs(2)))?;
-            s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
-            let mut out = String::new();
-            s.read_to_string(&mut out)?;
-            Ok(out)
-        })
-        .await
-        .unwrap();
-        if let Ok(text) = got
-            && text.starts_with("HTTP/1")
-        {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("nothing answered HTTP on port {port}");
-}
+use docker::{Cleanup, busybox, engine, http_answer};
 
 fn httpd(name: &str, image: &str, cleanup: &Cleanup) -> ContainerSpec {
     let mut spec = ContainerSpec::new(name, image);
@@ -117,7 +93,7 @@ async fn a_container_lives_answers_logs_and_goes() {
         Some("kyozo")
     );
     let port = *state.ports.get(&8080).expect("8080 is published");
-    let answer = http_get(port).await;
+    let answer = http_answer(port, "/").await;
     assert!(answer.contains("hello-kyozo"), "{answer}");
 
     let listed = engine.list(&cleanup.labels()).await.unwrap();

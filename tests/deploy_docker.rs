@@ -16,8 +16,8 @@ use kyozo::Kyozo;
 use kyozo::backend::{ContainerBackend, LABEL_SERVICE, LABEL_TEAM};
 use kyozo::model::{EventKind, ServiceInstance, ServiceStatus};
 
-use docker::{Cleanup, busybox, engine};
-use runtime::{get, http_on_8080, service};
+use docker::{Cleanup, busybox, engine, http_answer};
+use runtime::{get, http_on_8080, kyozo_on, service};
 
 fn web(kyozo: &Kyozo, folder: &str) -> (kyozo::model::Member, ServiceInstance) {
     service(kyozo, folder, http_on_8080)
@@ -26,9 +26,7 @@ fn web(kyozo: &Kyozo, folder: &str) -> (kyozo::model::Member, ServiceInstance) {
 #[tokio::test]
 async fn a_folder_becomes_an_answering_service_with_its_audit_trail() {
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, backend) = kyozo_on(engine).await;
     let (owner, service) = web(&kyozo, "deploy-httpd");
     let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
 
@@ -88,9 +86,7 @@ async fn a_folder_becomes_an_answering_service_with_its_audit_trail() {
 #[tokio::test]
 async fn a_failing_build_is_recorded_and_leaves_nothing_behind() {
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, backend) = kyozo_on(engine).await;
     let (owner, service) = web(&kyozo, "deploy-broken");
     let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
 
@@ -143,28 +139,12 @@ async fn deploying_goes_through_the_policy() {
     assert!(matches!(err, kyozo::Error::NotFound { .. }), "{err:?}");
 }
 
-async fn answers(port: u16) -> String {
-    for _ in 0..50 {
-        if let Ok(text) = tokio::task::spawn_blocking(move || get(port))
-            .await
-            .unwrap()
-            && text.starts_with("HTTP/1")
-        {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("nothing answered on port {port}");
-}
-
 /// Scale 1 → 3 → 1, stop, start, restart, a second version, a rollback to the first
 /// image, and removal: each an event, in a gap-free sequence.
 #[tokio::test]
 async fn the_lifecycle_of_a_service() {
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, backend) = kyozo_on(engine).await;
     let (owner, mut service) = web(&kyozo, "deploy-versioned");
     let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
     let (team, id, actor) = (service.team, service.id, owner.actor());
@@ -178,7 +158,7 @@ async fn the_lifecycle_of_a_service() {
     kyozo.store().put_service(&service).unwrap();
     let one = kyozo.deploy(actor, team, id).await.unwrap();
     assert!(
-        answers(one.containers[0].1[&8080])
+        http_answer(one.containers[0].1[&8080], "/")
             .await
             .contains("version one")
     );
@@ -188,7 +168,11 @@ async fn the_lifecycle_of_a_service() {
     assert_eq!(three.len(), 3);
     for c in &three {
         assert!(c.running);
-        assert!(answers(c.ports[&8080]).await.contains("version one"));
+        assert!(
+            http_answer(c.ports[&8080], "/")
+                .await
+                .contains("version one")
+        );
     }
     kyozo.scale(actor, team, id, 1).await.unwrap();
     assert_eq!(backend.list(&by_service).await.unwrap().len(), 1);
@@ -213,7 +197,7 @@ async fn the_lifecycle_of_a_service() {
     kyozo.start(actor, team, id).await.unwrap();
     let running = backend.list(&by_service).await.unwrap();
     assert!(
-        answers(running[0].ports[&8080])
+        http_answer(running[0].ports[&8080], "/")
             .await
             .contains("version one")
     );
@@ -227,7 +211,7 @@ async fn the_lifecycle_of_a_service() {
     kyozo.store().put_service(&service).unwrap();
     let two = kyozo.deploy(actor, team, id).await.unwrap();
     assert!(
-        answers(two.containers[0].1[&8080])
+        http_answer(two.containers[0].1[&8080], "/")
             .await
             .contains("version two")
     );
@@ -238,7 +222,7 @@ async fn the_lifecycle_of_a_service() {
         "the exact image of the first deployment"
     );
     assert!(
-        answers(back.containers[0].1[&8080])
+        http_answer(back.containers[0].1[&8080], "/")
             .await
             .contains("version one")
     );
@@ -293,9 +277,7 @@ async fn the_lifecycle_of_a_service() {
 async fn subscribers_see_their_teams_events_as_they_happen() {
     use futures_util::StreamExt;
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, _) = kyozo_on(engine).await;
     let (owner, service) = web(&kyozo, "deploy-httpd");
     let _cleanup = Cleanup::for_label(LABEL_TEAM, service.team.to_string());
     let (other_team, stranger) = kyozo.create_team("other", "eve@other.test").unwrap();
@@ -397,9 +379,7 @@ async fn containers_with_forged_labels_are_not_the_services() {
 #[tokio::test]
 async fn a_service_found_by_an_analysis_deploys_as_found() {
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, _) = kyozo_on(engine).await;
     let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
     let _cleanup = Cleanup::for_label(LABEL_TEAM, team.id.to_string());
     let mut ws = kyozo

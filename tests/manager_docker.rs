@@ -19,14 +19,12 @@ use kyozo::backend::{ContainerBackend, LABEL_SERVICE, LABEL_TEAM};
 use kyozo::model::{EventKind, EventPayload, PortMapping, ServiceStatus};
 
 use docker::{Cleanup, busybox, engine};
-use runtime::{event_within, service};
+use runtime::{event_within, kyozo_on, service};
 
 #[tokio::test]
 async fn a_container_killed_from_outside_is_a_crash_within_two_seconds() {
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, backend) = kyozo_on(engine).await;
     let (owner, s) = service(&kyozo, "deploy-httpd", |s| {
         s.ports.push(PortMapping::new(8080, None))
     });
@@ -82,9 +80,7 @@ async fn a_container_killed_from_outside_is_a_crash_within_two_seconds() {
 #[tokio::test]
 async fn an_oom_kill_is_an_oom_event() {
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, _) = kyozo_on(engine).await;
     let (owner, s) = service(&kyozo, "deploy-httpd", |s| {
         // Runs a moment, then reads /dev/zero into memory until the kernel steps in.
         s.config.command = Some(vec![
@@ -170,9 +166,7 @@ async fn health_checks_and_metrics_are_recorded() {
     use futures_util::StreamExt;
     use kyozo::model::{HealthCheckConfig, HealthProbe, HealthStatus};
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, _) = kyozo_on(engine).await;
     let (owner, s) = service(&kyozo, "deploy-httpd", |s| {
         s.ports.push(PortMapping::new(8080, None));
         let mut check = HealthCheckConfig::new(HealthProbe::Http {
@@ -269,9 +263,7 @@ async fn health_checks_and_metrics_are_recorded() {
 #[tokio::test]
 async fn cpu_use_is_measured_between_sweeps() {
     let Some(engine) = engine().await else { return };
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    let (kyozo, _) = kyozo_on(engine).await;
     let (owner, s) = service(&kyozo, "deploy-httpd", |s| {
         s.config.command = Some(vec!["sh".into(), "-c".into(), "while :; do :; done".into()]);
     });

@@ -5,6 +5,10 @@
 //! file. Writing never replaces a user's file unless forced.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "common/files.rs"]
+mod files;
+use files::copy_dir;
 mod common;
 
 use std::path::Path;
@@ -57,21 +61,6 @@ fn plans_of_the_fixtures_match_their_snapshots() {
         insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!(format!("plan-{name}"), render(&plan));
         });
-    }
-}
-
-/// Copies a folder (the fixtures are small).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        let kind = entry.file_type().unwrap();
-        if kind.is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

@@ -10,18 +10,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/files.rs"]
+mod files;
+use files::copy_dir;
+
 #[path = "common/docker.rs"]
 mod docker;
 
-use std::io::{Read, Write};
 use std::path::Path;
-use std::time::Duration;
 
 use kyozo::backend::{BuildSpec, ContainerBackend, ContainerSpec, PortSpec};
 use kyozo::plan::{BaseImages, BuildOptions, ImageSource, Planner};
 use kyozo::topology::TopologyEngine;
 
-use docker::{Cleanup, busybox, engine};
+use docker::{Cleanup, busybox, engine, http_answer};
 
 /// The Debian image with the runtimes, made once and kept by its tag.
 const RUNTIMES: &str = "kyozo-test/debian-runtimes:1";
@@ -47,44 +49,6 @@ async fn runtimes() -> String {
     })
     .await;
     RUNTIMES.to_string()
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-/// `GET path` on 127.0.0.1:`port`, retried while the server starts (at most 30 s).
-async fn answer(port: u16, path: &str) -> String {
-    let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
-    for _ in 0..300 {
-        let request = request.clone();
-        let got = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
-            let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-            s.set_read_timeout(Some(Duration::from_secs(2)))?;
-            s.write_all(request.as_bytes())?;
-            let mut out = String::new();
-            s.read_to_string(&mut out)?;
-            Ok(out)
-        })
-        .await
-        .unwrap();
-        if let Ok(text) = got
-            && text.starts_with("HTTP/1")
-        {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("nothing answered HTTP on port {port}");
 }
 
 /// Plans a copy of `fixture`, writes the plan, builds the image from the generated
@@ -142,7 +106,7 @@ async fn build_and_run(fixture: &str, images: BaseImages, path: &str) -> String 
     let id = engine.create(&run).await.unwrap();
     engine.start(&id).await.unwrap();
     let host = engine.inspect(&id).await.unwrap().ports[&port];
-    let text = answer(host, path).await;
+    let text = http_answer(host, path).await;
     // It runs as the unprivileged user the Dockerfile names.
     let user = std::process::Command::new("docker")
         .args(["inspect", "-f", "{{.Config.User}}", &id])
@@ -230,7 +194,7 @@ async fn a_planned_service_deploys_through_the_runtime() {
         .await
         .unwrap();
     assert!(deployed.health_gated);
-    let text = answer(deployed.containers[0].1[&3000], "/").await;
+    let text = http_answer(deployed.containers[0].1[&3000], "/").await;
     assert!(text.contains("hello from node v18"), "{text}");
     assert!(
         !root.join("Dockerfile").exists(),

@@ -6,6 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/files.rs"]
+mod files;
+use files::copy_dir;
+
 #[path = "common/plugins.rs"]
 mod plugins;
 
@@ -408,17 +412,4 @@ fn in_an_analysis_a_failing_plugin_becomes_a_warning() {
         "{:#?}",
         with_plugin.warnings
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            std::fs::create_dir_all(&target).unwrap();
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
 }

@@ -16,15 +16,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use kyozo::Kyozo;
-use kyozo::backend::{ContainerBackend, ContainerSpec, LABEL_TEAM};
+use kyozo::backend::{ContainerSpec, LABEL_TEAM};
 use kyozo::model::{
     EventKind, EventPayload, HealthCheckConfig, HealthProbe, HealthStatus, PortMapping,
     RestartPolicy, ServiceStatus,
 };
 use kyozo::runtime::UpdateStrategy;
 
-use docker::{Cleanup, busybox, engine};
-use runtime::{event_within, get, http_on_8080, service};
+use docker::{Cleanup, engine};
+use runtime::{event_within, get, http_on_8080, kyozo_on, service};
 
 /// The body of an HTTP answer.
 fn body(answer: &str) -> &str {
@@ -38,13 +38,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-async fn kyozo_on(engine: kyozo::backend::DockerBackend) -> (Kyozo, Arc<dyn ContainerBackend>) {
-    busybox(&engine).await;
-    let backend: Arc<dyn ContainerBackend> = Arc::new(engine);
-    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
-    (kyozo, backend)
 }
 
 // Two worker threads: the endpoint forwards while the test blocks on its requests.
@@ -504,32 +497,17 @@ async fn services_of_a_workspace_reach_each_other_by_name_and_volumes_keep_their
     assert_eq!(containers[0].id, again.containers[0].0);
 
     // Removing the services removes the network; the volume stays until asked.
-    let network = |ws: &str| {
+    // What of `kind` (network, volume) the engine has for the workspace.
+    let labelled = |kind: &str, ws: &str| {
         let out = std::process::Command::new("docker")
-            .args([
-                "network",
-                "ls",
-                "-q",
-                "--filter",
-                &format!("label=dev.kyozo.workspace={ws}"),
-            ])
+            .args([kind, "ls", "-q", "--filter"])
+            .arg(format!("label=dev.kyozo.workspace={ws}"))
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    let volumes = |ws: &str| {
-        let out = std::process::Command::new("docker")
-            .args([
-                "volume",
-                "ls",
-                "-q",
-                "--filter",
-                &format!("label=dev.kyozo.workspace={ws}"),
-            ])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).trim().to_string()
-    };
+    let network = |ws: &str| labelled("network", ws);
+    let volumes = |ws: &str| labelled("volume", ws);
     let ws_id = ws.id.to_string();
     assert!(!network(&ws_id).is_empty());
     let err = kyozo

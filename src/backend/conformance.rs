@@ -105,6 +105,17 @@ impl Suite<'_> {
         Ok(id)
     }
 
+    /// What a container printed, stdout and stderr together (lines it could not read
+    /// left out).
+    async fn said(&self, id: &str) -> Vec<String> {
+        let lines: Vec<_> = self.backend.logs(id, LogOptions::default()).collect().await;
+        lines
+            .into_iter()
+            .filter_map(Result::ok)
+            .map(|l| l.text)
+            .collect()
+    }
+
     async fn lifecycle(&self) -> Check {
         let mut spec = self.spec("life", "echo ready; exec sleep 600");
         spec.env.insert("KYOZO_CHECK".into(), "1".into());
@@ -475,16 +486,7 @@ impl Suite<'_> {
         client.network = Some(network.clone());
         let id = self.started(&client).await?;
         let code = self.backend.wait(&id).await.map_err(|e| e.to_string())?;
-        let lines: Vec<_> = self
-            .backend
-            .logs(&id, LogOptions::default())
-            .collect()
-            .await;
-        let said: Vec<String> = lines
-            .into_iter()
-            .filter_map(Result::ok)
-            .map(|l| l.text)
-            .collect();
+        let said = self.said(&id).await;
         ensure!(
             code == 0 && said.iter().any(|l| l == "found-by-alias"),
             "a container reaches another of its network by alias (exit {code}, said {said:?})"
@@ -518,16 +520,7 @@ impl Suite<'_> {
         reader.volumes = mount();
         let id = self.started(&reader).await?;
         self.backend.wait(&id).await.map_err(|e| e.to_string())?;
-        let lines: Vec<_> = self
-            .backend
-            .logs(&id, LogOptions::default())
-            .collect()
-            .await;
-        let said: Vec<String> = lines
-            .into_iter()
-            .filter_map(Result::ok)
-            .map(|l| l.text)
-            .collect();
+        let said = self.said(&id).await;
         ensure!(
             said == ["kept"],
             "the data outlives the container that wrote it: {said:?}"

@@ -294,6 +294,11 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
+    /// An event of `service` (its team, workspace and id), of `kind`, by `actor`.
+    pub fn about(service: &super::ServiceInstance, kind: EventKind, actor: Actor) -> Self {
+        Self::new(service.team, service.workspace, service.id, kind, actor)
+    }
+
     /// An event of `kind` on a service, now, with no payload.
     pub fn new(
         team: TeamId,

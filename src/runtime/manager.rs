@@ -323,19 +323,12 @@ impl Kyozo {
                         EventKind::HealthFailed
                     };
                     let _ = self
-                        .record(
-                            NewEvent::new(
-                                service.team,
-                                service.workspace,
-                                service.id,
-                                kind,
-                                Actor::System,
-                            )
-                            .with_payload(EventPayload::Health {
+                        .record(NewEvent::about(&service, kind, Actor::System).with_payload(
+                            EventPayload::Health {
                                 kind: check.probe.kind(),
                                 target: check.probe.target(),
-                            }),
-                        )
+                            },
+                        ))
                         .await;
                 }
             }
@@ -558,17 +551,12 @@ impl Kyozo {
             }
             if !containers.is_empty() || !images.is_empty() {
                 self.record(
-                    NewEvent::new(
-                        team,
-                        current.workspace,
-                        id,
-                        EventKind::CleanedUp,
-                        Actor::System,
-                    )
-                    .with_payload(EventPayload::CleanedUp {
-                        containers: containers.clone(),
-                        images: images.clone(),
-                    }),
+                    NewEvent::about(&current, EventKind::CleanedUp, Actor::System).with_payload(
+                        EventPayload::CleanedUp {
+                            containers: containers.clone(),
+                            images: images.clone(),
+                        },
+                    ),
                 )
                 .await?;
                 done.containers.extend(containers);
@@ -636,17 +624,12 @@ impl Kyozo {
                 let gone = vanished.iter().map(|v| (v.clone(), None));
                 for (container, exit_code) in gone.chain(exited.iter().cloned()) {
                     self.record(
-                        NewEvent::new(
-                            service.team,
-                            service.workspace,
-                            service.id,
-                            EventKind::Crashed,
-                            Actor::System,
-                        )
-                        .with_payload(EventPayload::Exited {
-                            container,
-                            exit_code,
-                        }),
+                        NewEvent::about(&service, EventKind::Crashed, Actor::System).with_payload(
+                            EventPayload::Exited {
+                                container,
+                                exit_code,
+                            },
+                        ),
                     )
                     .await?;
                 }
@@ -757,14 +740,12 @@ impl Kyozo {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .insert(event.id.clone(), restarts);
         }
-        self.record(
-            NewEvent::new(team, service.workspace, id, kind, Actor::System).with_payload(
-                EventPayload::Exited {
-                    container: event.id.clone(),
-                    exit_code,
-                },
-            ),
-        )
+        self.record(NewEvent::about(&service, kind, Actor::System).with_payload(
+            EventPayload::Exited {
+                container: event.id.clone(),
+                exit_code,
+            },
+        ))
         .await?;
         if kind == EventKind::Crashed {
             // Failed when no replica runs any more, decided under the service's lock on
@@ -833,16 +814,11 @@ impl Kyozo {
             }
             let _ = me
                 .record(
-                    NewEvent::new(
-                        team,
-                        current.workspace,
-                        id,
-                        EventKind::Restarted,
-                        Actor::System,
-                    )
-                    .with_payload(EventPayload::Containers {
-                        ids: vec![event.id.clone()],
-                    }),
+                    NewEvent::about(&current, EventKind::Restarted, Actor::System).with_payload(
+                        EventPayload::Containers {
+                            ids: vec![event.id.clone()],
+                        },
+                    ),
                 )
                 .await;
         });

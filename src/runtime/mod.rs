@@ -189,6 +189,37 @@ impl Kyozo {
         Ok(())
     }
 
+    /// Ends an operation on the service's containers (`start`, `stop`, `restart`): a
+    /// failure is recorded (see [`recorded`](Self::recorded)) and returned; a success
+    /// moves the service to `status` and records `kind` with the containers acted on.
+    async fn conclude(
+        &self,
+        actor: Actor,
+        service: &ServiceInstance,
+        (operation, kind): (&'static str, EventKind),
+        status: ServiceStatus,
+        started: Instant,
+        outcome: Result<Vec<String>>,
+    ) -> Result<()> {
+        let ids = self
+            .recorded(actor, service, operation, started, outcome)
+            .await?;
+        self.set_status(service, status, move |s| {
+            if status == ServiceStatus::Stopped {
+                s.stopped_at = Some(Timestamp::now());
+            } else {
+                s.started_at = Some(Timestamp::now());
+            }
+        })
+        .await?;
+        self.record(
+            NewEvent::about(service, kind, actor)
+                .with_payload(EventPayload::Containers { ids })
+                .with_duration(started.elapsed()),
+        )
+        .await
+    }
+
     /// Records `operation_failed` for an operation that failed (best-effort: the
     /// operation's own error is what the caller gets) and returns the outcome.
     async fn recorded<T>(
@@ -202,17 +233,11 @@ impl Kyozo {
         if let Err(error) = &outcome {
             let _ = self
                 .record(
-                    NewEvent::new(
-                        service.team,
-                        service.workspace,
-                        service.id,
-                        EventKind::OperationFailed,
-                        actor,
-                    )
-                    .with_error(
-                        EventError::new(error.to_string()).with_detail("operation", operation),
-                    )
-                    .with_duration(started.elapsed()),
+                    NewEvent::about(service, EventKind::OperationFailed, actor)
+                        .with_error(
+                            EventError::new(error.to_string()).with_detail("operation", operation),
+                        )
+                        .with_duration(started.elapsed()),
                 )
                 .await;
             // Its status says what runs now: nothing (failed) or some replicas.
@@ -331,7 +356,7 @@ impl Kyozo {
         let stored = current.clone();
         self.blocking(move |s| s.put_service(&stored)).await?;
         self.record(
-            NewEvent::new(team, current.workspace, id, EventKind::ConfigChanged, actor)
+            NewEvent::about(&current, EventKind::ConfigChanged, actor)
                 .with_payload(EventPayload::Config { changed: what }),
         )
         .await?;
@@ -363,10 +388,8 @@ impl Kyozo {
         let backend = self.backend_or_err()?;
         let started = Instant::now();
         let deployment = DeploymentId::new();
-        let event = |kind: EventKind| {
-            NewEvent::new(service.team, service.workspace, service.id, kind, actor)
-                .with_deployment(deployment)
-        };
+        let event =
+            |kind: EventKind| NewEvent::about(&service, kind, actor).with_deployment(deployment);
         self.record(
             event(EventKind::DeploymentStarted).with_payload(EventPayload::Deployment {
                 deployment,
@@ -456,10 +479,8 @@ impl Kyozo {
         image: Option<String>,
         created: &mut Vec<String>,
     ) -> std::result::Result<DeployReport, (&'static str, Error)> {
-        let event = |kind: EventKind| {
-            NewEvent::new(service.team, service.workspace, service.id, kind, actor)
-                .with_deployment(deployment)
-        };
+        let event =
+            |kind: EventKind| NewEvent::about(service, kind, actor).with_deployment(deployment);
         let labels = deployment_labels(service, &deployment.to_string());
         let short = deployment
             .to_string()
@@ -879,17 +900,13 @@ impl Kyozo {
             Ok(ids)
         }
         .await;
-        let ids = self
-            .recorded(actor, &service, "stop", started, outcome)
-            .await?;
-        self.set_status(&service, ServiceStatus::Stopped, |s| {
-            s.stopped_at = Some(Timestamp::now())
-        })
-        .await?;
-        self.record(
-            NewEvent::new(team, service.workspace, id, EventKind::Stopped, actor)
-                .with_payload(EventPayload::Containers { ids })
-                .with_duration(started.elapsed()),
+        self.conclude(
+            actor,
+            &service,
+            ("stop", EventKind::Stopped),
+            ServiceStatus::Stopped,
+            started,
+            outcome,
         )
         .await
     }
@@ -920,17 +937,13 @@ impl Kyozo {
             Ok(ready.into_iter().map(|(c, _)| c).collect::<Vec<_>>())
         }
         .await;
-        let ids = self
-            .recorded(actor, &service, "start", started, outcome)
-            .await?;
-        self.set_status(&service, ServiceStatus::Running, |s| {
-            s.started_at = Some(Timestamp::now())
-        })
-        .await?;
-        self.record(
-            NewEvent::new(team, service.workspace, id, EventKind::Started, actor)
-                .with_payload(EventPayload::Containers { ids })
-                .with_duration(started.elapsed()),
+        self.conclude(
+            actor,
+            &service,
+            ("start", EventKind::Started),
+            ServiceStatus::Running,
+            started,
+            outcome,
         )
         .await
     }
@@ -961,17 +974,13 @@ impl Kyozo {
             Ok(ids)
         }
         .await;
-        let ids = self
-            .recorded(actor, &service, "restart", started, outcome)
-            .await?;
-        self.set_status(&service, ServiceStatus::Running, |s| {
-            s.started_at = Some(Timestamp::now())
-        })
-        .await?;
-        self.record(
-            NewEvent::new(team, service.workspace, id, EventKind::Restarted, actor)
-                .with_payload(EventPayload::Containers { ids })
-                .with_duration(started.elapsed()),
+        self.conclude(
+            actor,
+            &service,
+            ("restart", EventKind::Restarted),
+            ServiceStatus::Running,
+            started,
+            outcome,
         )
         .await
     }
@@ -1089,26 +1098,20 @@ impl Kyozo {
         if let Err(e) = outcome {
             let _ = self
                 .record(
-                    NewEvent::new(
-                        team,
-                        service.workspace,
-                        id,
-                        EventKind::OperationFailed,
-                        actor,
-                    )
-                    .with_payload(EventPayload::Scaled { from, to: now })
-                    .with_error(
-                        EventError::new(e.to_string())
-                            .with_detail("operation", "scale")
-                            .with_detail("asked", replicas.to_string()),
-                    )
-                    .with_duration(started.elapsed()),
+                    NewEvent::about(&service, EventKind::OperationFailed, actor)
+                        .with_payload(EventPayload::Scaled { from, to: now })
+                        .with_error(
+                            EventError::new(e.to_string())
+                                .with_detail("operation", "scale")
+                                .with_detail("asked", replicas.to_string()),
+                        )
+                        .with_duration(started.elapsed()),
                 )
                 .await;
             return Err(e);
         }
         self.record(
-            NewEvent::new(team, service.workspace, id, EventKind::Scaled, actor)
+            NewEvent::about(&service, EventKind::Scaled, actor)
                 .with_payload(EventPayload::Scaled { from, to: replicas })
                 .with_duration(started.elapsed()),
         )
@@ -1160,7 +1163,7 @@ impl Kyozo {
             .deploy_locked(actor, service.clone(), Some(image.clone()))
             .await?;
         self.record(
-            NewEvent::new(team, service.workspace, id, EventKind::RolledBack, actor)
+            NewEvent::about(&service, EventKind::RolledBack, actor)
                 .with_deployment(report.deployment)
                 .with_payload(EventPayload::RolledBack {
                     to_deployment: target,
@@ -1207,7 +1210,7 @@ impl Kyozo {
         })
         .await?;
         self.record(
-            NewEvent::new(team, service.workspace, id, EventKind::Removed, actor)
+            NewEvent::about(&service, EventKind::Removed, actor)
                 .with_payload(EventPayload::Containers { ids }),
         )
         .await
@@ -1408,8 +1411,13 @@ pub(crate) fn workspace_volume(workspace: crate::model::WorkspaceId, name: &str)
 
 /// A workspace's short tag in engine names: the end of its id (the random part).
 fn workspace_tag(workspace: crate::model::WorkspaceId) -> String {
-    let id = workspace.to_string().replace('-', "");
-    id[id.len().saturating_sub(12)..].to_string()
+    id_tail(&workspace.to_string(), 12)
+}
+
+/// The last `n` hex digits of an id (`ws-0190...`, the random part of a UUIDv7).
+fn id_tail(id: &str, n: usize) -> String {
+    let hex: String = id.chars().filter(char::is_ascii_hexdigit).collect();
+    hex[hex.len().saturating_sub(n)..].to_string()
 }
 
 fn replica_spec(
@@ -1467,8 +1475,7 @@ async fn image_tag(
     })
     .await
     .map_err(|e| Error::Backend(BackendError::Engine(format!("fingerprint task: {e}"))))??;
-    let id = service.id.to_string().replace('-', "");
-    let tail = &id[id.len().saturating_sub(8)..];
+    let tail = id_tail(&service.id.to_string(), 8);
     Ok(format!(
         "kyozo/{}:{tail}-{}",
         service.name,

@@ -62,6 +62,33 @@ pub async fn busybox(engine: &dyn ContainerBackend) -> String {
         .clone()
 }
 
+/// `GET path` on 127.0.0.1:`port` (HTTP/1.0), retried while the server starts (at most
+/// 30 s); the whole answer.
+pub async fn http_answer(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let request = format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    for _ in 0..300 {
+        let request = request.clone();
+        let got = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
+            s.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+            s.write_all(request.as_bytes())?;
+            let mut out = String::new();
+            s.read_to_string(&mut out)?;
+            Ok(out)
+        })
+        .await
+        .unwrap();
+        if let Ok(text) = got
+            && text.starts_with("HTTP/1")
+        {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("nothing answered HTTP on port {port}");
+}
+
 /// Removes every container, network, volume and image labelled with its run id when
 /// dropped (with the docker CLI, so it works from a panicking test too).
 #[derive(Debug)]

@@ -13,6 +13,16 @@ use kyozo::model::{
     ServiceInstance,
 };
 
+/// A Kyozo on `engine` (with its breaker), once the busybox test image is there.
+pub async fn kyozo_on(
+    engine: kyozo::backend::DockerBackend,
+) -> (Kyozo, std::sync::Arc<dyn kyozo::backend::ContainerBackend>) {
+    crate::docker::busybox(&engine).await;
+    let backend: std::sync::Arc<dyn kyozo::backend::ContainerBackend> = std::sync::Arc::new(engine);
+    let kyozo = Kyozo::builder().backend(backend.clone()).build().unwrap();
+    (kyozo, backend)
+}
+
 /// The fixtures folder, or one fixture in it.
 pub fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -3,6 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../../../tests/common/files.rs"]
+mod files;
+use files::copy_dir;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -171,20 +175,6 @@ fn analyze_with_plugins() {
         err.trim(),
         "kyozo: cannot read plugin /nonexistent.wasm: No such file or directory (os error 2)"
     );
-}
-
-/// Copies a folder (the examples are small).
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 #[test]
