@@ -454,6 +454,21 @@ impl Kyozo {
         Ok(self.store.latest_events(team, service.id, n)?)
     }
 
+    /// The events of a service after sequence number `after` (0: all), oldest first:
+    /// what a follower that has seen up to `after` has not seen yet.
+    pub fn events_after(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        after: u64,
+    ) -> Result<Vec<DeploymentEvent>> {
+        let service = self.authorized_service(actor, Operation::ReadEvents, team, id)?;
+        Ok(self
+            .store
+            .events(team, service.id, after.saturating_add(1)..=u64::MAX)?)
+    }
+
     /// Grants `rights` on a service to a member of the same team.
     pub fn grant(&self, actor: Actor, permission: ServicePermission) -> Result<()> {
         self.authorize(

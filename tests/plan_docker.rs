@@ -16,6 +16,8 @@ use files::copy_dir;
 
 #[path = "common/docker.rs"]
 mod docker;
+#[path = "common/images.rs"]
+mod images;
 
 use std::path::Path;
 
@@ -26,29 +28,8 @@ use kyozo::topology::TopologyEngine;
 use docker::{Cleanup, busybox, engine, http_answer};
 
 /// The Debian image with the runtimes, made once and kept by its tag.
-const RUNTIMES: &str = "kyozo-test/debian-runtimes:1";
-
 async fn runtimes() -> String {
-    static MADE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
-    MADE.get_or_init(|| async {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/debian-image.sh");
-        let out = tokio::task::spawn_blocking(move || {
-            std::process::Command::new("bash")
-                .arg(script)
-                .args([RUNTIMES, "python3,python3-venv,nodejs"])
-                .output()
-        })
-        .await
-        .unwrap()
-        .unwrap();
-        assert!(
-            out.status.success(),
-            "making the Debian base image failed:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    })
-    .await;
-    RUNTIMES.to_string()
+    tokio::task::spawn_blocking(images::runtimes).await.unwrap()
 }
 
 /// Plans a copy of `fixture`, writes the plan, builds the image from the generated

@@ -80,6 +80,9 @@ impl DockerIgnore {
     }
 }
 
+/// Kyozo's state folder, never part of a build context.
+const STATE_FOLDER: &str = ".kyozo";
+
 /// One thing of a build context that goes to the builder.
 #[derive(Debug)]
 pub(crate) struct Entry {
@@ -94,7 +97,9 @@ pub(crate) struct Entry {
 /// What of `dir` goes to the builder, in a stable order: every folder and file its
 /// `.dockerignore` keeps (never leaving out the Dockerfile, nor the `.dockerignore`
 /// itself, which the builder reads), following no links, without sockets, pipes or
-/// devices (as the Docker CLI does).
+/// devices (as the Docker CLI does), and without Kyozo's own state folders (`.kyozo/`,
+/// where the `kyozo` command keeps its state file: it changes with every command and is
+/// no part of any image).
 pub(crate) fn walk(dir: &Path, dockerfile: &str) -> Result<Vec<Entry>, BackendError> {
     let context = |reason: String| BackendError::Context {
         path: dir.to_path_buf(),
@@ -118,6 +123,9 @@ pub(crate) fn walk(dir: &Path, dockerfile: &str) -> Result<Vec<Entry>, BackendEr
             let always = name == dockerfile || name == ".dockerignore";
             let excluded = !always && ignore.excludes(&name);
             let kind = entry.file_type().map_err(|e| context(e.to_string()))?;
+            if kind.is_dir() && entry.file_name() == STATE_FOLDER {
+                continue;
+            }
             if kind.is_dir() {
                 // An excluded folder is still looked into when something in it may be
                 // sent (a `!` rule, or the Dockerfile).
@@ -300,10 +308,12 @@ mod tests {
         let second = fingerprint(root, "Dockerfile", &["FROM x"]).unwrap();
         assert_ne!(first, second);
         std::fs::write(root.join("new.js"), "changed!").unwrap();
-        assert_ne!(
-            second,
-            fingerprint(root, "Dockerfile", &["FROM x"]).unwrap()
-        );
+        let third = fingerprint(root, "Dockerfile", &["FROM x"]).unwrap();
+        assert_ne!(second, third);
+        // Kyozo's state folder is never sent: its state file changes with every command.
+        std::fs::create_dir_all(root.join(".kyozo")).unwrap();
+        std::fs::write(root.join(".kyozo/state.redb"), "state").unwrap();
+        assert_eq!(third, fingerprint(root, "Dockerfile", &["FROM x"]).unwrap());
     }
 
     #[test]

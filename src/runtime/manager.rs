@@ -228,7 +228,7 @@ impl Kyozo {
         let health = async {
             let statuses: Vec<HealthStatus> =
                 futures_util::stream::iter(services.iter().filter(|s| s.health_check.is_some()))
-                    .map(|s| self.check_health(&*backend, s))
+                    .map(|s| self.check_service(&*backend, s))
                     .buffer_unordered(HEALTH_CONCURRENCY)
                     .collect()
                     .await;
@@ -275,7 +275,7 @@ impl Kyozo {
                 .map(|(service, check)| {
                     let backend = &backend;
                     async move {
-                        let status = self.check_health(&**backend, &service).await;
+                        let status = self.check_service(&**backend, &service).await;
                         (service, check, status)
                     }
                 })
@@ -341,30 +341,52 @@ impl Kyozo {
 
     /// Probes every running container of `service` once, concurrently, and records
     /// the result; the service is healthy when every container passes.
-    async fn check_health(
+    /// Checks a service's health now: its health check, run on every container of its
+    /// current deployment. The result is recorded in its health history and returned;
+    /// `None` when it has no health check, or when an operation on it (a deployment
+    /// swapping replicas...) is under way in this process, leaving nothing steady to
+    /// check. What `kyozo health` and `kyozo ps` show, where no manager runs.
+    pub async fn check_health(
+        &self,
+        actor: Actor,
+        team: crate::model::TeamId,
+        id: ServiceId,
+    ) -> Result<Option<HealthCheck>> {
+        let service = self.authorized_service(
+            actor,
+            crate::auth::policy::Operation::ReadMetrics,
+            team,
+            id,
+        )?;
+        let backend = self.backend_or_err()?;
+        Ok(self.probe_service(&*backend, &service).await)
+    }
+
+    async fn check_service(
         &self,
         backend: &dyn ContainerBackend,
         service: &ServiceInstance,
     ) -> HealthStatus {
-        let Some(check) = service.health_check.as_ref() else {
-            return HealthStatus::Unknown;
-        };
+        self.probe_service(backend, service)
+            .await
+            .map_or(HealthStatus::Unknown, |h| h.status)
+    }
+
+    async fn probe_service(
+        &self,
+        backend: &dyn ContainerBackend,
+        service: &ServiceInstance,
+    ) -> Option<HealthCheck> {
+        let check = service.health_check.as_ref()?;
         // What its current deployment runs, read under its lock; while an operation
         // holds the lock (a deployment swapping replicas...) there is nothing steady to
         // check.
         let containers = {
             let lock = self.service_locks.of(service.id);
-            let Ok(_held) = lock.try_lock() else {
-                return HealthStatus::Unknown;
-            };
+            let _held = lock.try_lock().ok()?;
             let (team, id) = (service.team, service.id);
-            let Ok(Some(now)) = self.blocking(move |s| s.service(team, id)).await else {
-                return HealthStatus::Unknown;
-            };
-            match self.deployed_containers(backend, &now).await {
-                Ok(c) => c,
-                Err(_) => return HealthStatus::Unknown,
-            }
+            let now = self.blocking(move |s| s.service(team, id)).await.ok()??;
+            self.deployed_containers(backend, &now).await.ok()?
         };
         let started = std::time::Instant::now();
         let running: Vec<_> = containers.iter().filter(|c| c.running).collect();
@@ -399,8 +421,9 @@ impl Kyozo {
         if let Some(e) = error {
             record = record.with_error(e);
         }
-        let _ = self.blocking(move |s| s.record_health(&[record])).await;
-        status
+        let stored = record.clone();
+        let _ = self.blocking(move |s| s.record_health(&[stored])).await;
+        Some(record)
     }
 
     async fn metrics_loop(

@@ -136,6 +136,65 @@ pub struct DeployReport {
     pub duration: Duration,
 }
 
+/// What a deployment is doing, as it does it
+/// ([`Kyozo::deploy_with_progress`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeployProgress {
+    /// The image is being built under this tag.
+    Building {
+        /// The tag.
+        image: String,
+    },
+    /// A line of the build's output.
+    BuildOutput(String),
+    /// The image built from the same context before is used again: no build.
+    ImageReused {
+        /// The tag.
+        image: String,
+    },
+    /// The replicas are being created and started.
+    Starting {
+        /// The image they run.
+        image: String,
+        /// How many.
+        replicas: u32,
+    },
+    /// The replicas run; waiting until they are ready.
+    WaitingReady {
+        /// Whether a health check decides (else the first port accepting
+        /// connections, or the container running).
+        health_check: bool,
+    },
+    /// A replica of the failed deployment, with its last log lines, taken before the
+    /// deployment removes it.
+    FailedReplica {
+        /// The container.
+        container: String,
+        /// Its last lines of output (stdout and stderr), oldest first.
+        logs: Vec<String>,
+    },
+}
+
+/// How many log lines of a failed replica a deployment reports.
+const FAILED_LOG_LINES: u32 = 20;
+
+/// The last `n` lines container `id` wrote; none when they cannot be read in time.
+async fn log_tail(backend: &dyn ContainerBackend, id: &str, n: u32) -> Vec<String> {
+    use futures_util::StreamExt;
+    let options = crate::backend::LogOptions {
+        tail: Some(n),
+        ..Default::default()
+    };
+    let read = backend
+        .logs(id, options)
+        .filter_map(|l| std::future::ready(l.ok().map(|l| l.text)))
+        .collect::<Vec<_>>();
+    tokio::time::timeout(Duration::from_secs(5), read)
+        .await
+        .unwrap_or_default()
+}
+
 /// How a deployment replaced the one before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -371,10 +430,24 @@ impl Kyozo {
     /// `deployment_completed` or `deployment_failed` with the error and the duration.
     /// A failed deployment removes what it created and leaves the previous one running.
     pub async fn deploy(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<DeployReport> {
+        self.deploy_with_progress(actor, team, id, &mut |_| {}).await
+    }
+
+    /// [`deploy`](Self::deploy), telling `progress` what it does as it does it: the
+    /// build's output line by line, the start of the replicas, the wait until they are
+    /// ready, and, when a replica fails, its last log lines (taken before the failed
+    /// deployment removes it), for a progress display and an error report.
+    pub async fn deploy_with_progress(
+        &self,
+        actor: Actor,
+        team: TeamId,
+        id: ServiceId,
+        progress: &mut (dyn FnMut(DeployProgress) + Send),
+    ) -> Result<DeployReport> {
         let (_held, service) = self
             .lock_service(actor, Operation::Deploy, team, id)
             .await?;
-        self.deploy_locked(actor, service, None).await
+        self.deploy_locked(actor, service, None, progress).await
     }
 
     /// A deployment, the service's lock held; `image` replaces building (a rollback).
@@ -383,6 +456,7 @@ impl Kyozo {
         actor: Actor,
         service: ServiceInstance,
         image: Option<String>,
+        progress: &mut (dyn FnMut(DeployProgress) + Send),
     ) -> Result<DeployReport> {
         let (team, id) = (service.team, service.id);
         let backend = self.backend_or_err()?;
@@ -399,7 +473,14 @@ impl Kyozo {
         .await?;
         let mut created: Vec<String> = Vec::new();
         let outcome = self
-            .deploy_steps(&*backend, &service, deployment, actor, image, &mut created)
+            .deploy_steps(
+                &*backend,
+                &service,
+                (deployment, actor),
+                image,
+                &mut created,
+                progress,
+            )
             .await;
         match outcome {
             Ok(mut report) => {
@@ -427,6 +508,14 @@ impl Kyozo {
             }
             Err((step, error)) => {
                 for c in &created {
+                    // What the replica said before it failed, before it goes.
+                    let logs = log_tail(&*backend, c, FAILED_LOG_LINES).await;
+                    if !logs.is_empty() {
+                        progress(DeployProgress::FailedReplica {
+                            container: c.clone(),
+                            logs,
+                        });
+                    }
                     self.service_locks.expect_exit(c);
                     let _ = backend.remove(c).await;
                 }
@@ -474,10 +563,10 @@ impl Kyozo {
         &self,
         backend: &dyn ContainerBackend,
         service: &ServiceInstance,
-        deployment: DeploymentId,
-        actor: Actor,
+        (deployment, actor): (DeploymentId, Actor),
         image: Option<String>,
         created: &mut Vec<String>,
+        progress: &mut (dyn FnMut(DeployProgress) + Send),
     ) -> std::result::Result<DeployReport, (&'static str, Error)> {
         let event =
             |kind: EventKind| NewEvent::about(service, kind, actor).with_deployment(deployment);
@@ -540,8 +629,10 @@ impl Kyozo {
                         .iter()
                         .any(|i| i.tags.contains(&tag));
                     if built_before {
+                        progress(DeployProgress::ImageReused { image: tag.clone() });
                         return Ok::<_, (&'static str, Error)>(tag);
                     }
+                    progress(DeployProgress::Building { image: tag.clone() });
                     let spec = BuildSpec {
                         context,
                         dockerfile,
@@ -552,7 +643,11 @@ impl Kyozo {
                         dockerfile_contents: generated.cloned(),
                     };
                     let digest = backend
-                        .build_image(&spec, &mut |_: BuildProgress| {})
+                        .build_image(&spec, &mut |p: BuildProgress| {
+                            if let BuildProgress::Output(line) = p {
+                                progress(DeployProgress::BuildOutput(line));
+                            }
+                        })
                         .await
                         .map_err(|e| ("build", Error::from(e)))?;
                     self.record(event(EventKind::ImageBuilt).with_payload(
@@ -616,6 +711,10 @@ impl Kyozo {
                 .place(backend, service)
                 .await
                 .map_err(|e| ("create", e))?;
+            progress(DeployProgress::Starting {
+                image: image.clone(),
+                replicas,
+            });
             let published = self
                 .start_replicas(
                     backend,
@@ -625,6 +724,7 @@ impl Kyozo {
                     &placement,
                     (&short, replicas),
                     created,
+                    progress,
                 )
                 .await?;
             self.record(
@@ -737,6 +837,7 @@ impl Kyozo {
         placement: &Placement,
         (short, replicas): (&str, u32),
         created: &mut Vec<String>,
+        progress: &mut (dyn FnMut(DeployProgress) + Send),
     ) -> std::result::Result<Vec<(String, BTreeMap<u16, u16>)>, (&'static str, Error)> {
         let mut ids = Vec::new();
         for i in 0..replicas {
@@ -749,6 +850,9 @@ impl Kyozo {
             backend.start(&id).await.map_err(|e| ("start", e.into()))?;
             ids.push(id);
         }
+        progress(DeployProgress::WaitingReady {
+            health_check: service.health_check.is_some(),
+        });
         let mut published = Vec::new();
         for id in ids {
             let ports = wait_ready(backend, service, &id)
@@ -1160,7 +1264,7 @@ impl Kyozo {
             });
         };
         let report = self
-            .deploy_locked(actor, service.clone(), Some(image.clone()))
+            .deploy_locked(actor, service.clone(), Some(image.clone()), &mut |_| {})
             .await?;
         self.record(
             NewEvent::about(&service, EventKind::RolledBack, actor)
@@ -1174,8 +1278,9 @@ impl Kyozo {
         Ok(report)
     }
 
-    /// Removes the service's containers and the images Kyozo built for it, marks it
-    /// removed and records `removed`. Its history stays.
+    /// Removes the service's containers and every image Kyozo built for it (its
+    /// history's `image_built`), marks it removed and records `removed`. Its history
+    /// stays.
     pub async fn remove_service(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
         let (_held, service) = self
             .lock_service(actor, Operation::Remove, team, id)
@@ -1196,6 +1301,14 @@ impl Kyozo {
         if let Some(image) = service.image.as_ref().filter(|i| i.starts_with("kyozo/")) {
             images.insert(image.clone());
         }
+        // Every image its history says Kyozo built for it (earlier deployments' too).
+        let history = self
+            .blocking(move |s| s.latest_events(team, id, 100_000))
+            .await?;
+        images.extend(history.into_iter().filter_map(|e| match e.payload {
+            EventPayload::ImageBuilt { image, .. } => Some(image),
+            _ => None,
+        }));
         for image in images {
             backend.remove_image(&image).await?;
         }

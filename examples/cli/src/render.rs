@@ -246,14 +246,10 @@ fn service(o: &mut String, s: &TopologyService) {
     }
 }
 
-/// The summary of `kyozo plan`.
-pub(crate) fn plan(
-    plan: &kyozo::plan::Plan,
-    dest: &std::path::Path,
-    written: &[kyozo::plan::Written],
-    dry_run: bool,
-) -> anyhow::Result<String> {
-    use kyozo::plan::{ImageSource, WriteOutcome};
+/// What a plan builds and runs: each service, where its image comes from, its ports,
+/// what it starts after; the backing services.
+pub(crate) fn plan_services(plan: &kyozo::plan::Plan) -> anyhow::Result<String> {
+    use kyozo::plan::ImageSource;
     let mut out = String::new();
     if plan.services.is_empty() {
         writeln!(out, "Nothing to plan in {}.", plan.root.display())?;
@@ -287,6 +283,18 @@ pub(crate) fn plan(
     for b in &plan.backing {
         writeln!(out, "  {:<20} {} (backing service)", b.name, b.image)?;
     }
+    Ok(out)
+}
+
+/// The summary of `kyozo plan`.
+pub(crate) fn plan(
+    plan: &kyozo::plan::Plan,
+    dest: &std::path::Path,
+    written: &[kyozo::plan::Written],
+    dry_run: bool,
+) -> anyhow::Result<String> {
+    use kyozo::plan::WriteOutcome;
+    let mut out = plan_services(plan)?;
     if dry_run {
         writeln!(out, "\nWould write (--dry-run: nothing written):")?;
         for f in plan.files_for(dest)? {

@@ -1,0 +1,412 @@
+//! The `kyozo` binary, run for real on the Docker Engine: `up` on the bundled example
+//! monorepo (two node services and the redis one of them needs), then everything after
+//! (`ps`, HTTP to each service, a second `up` that changes nothing, a changed folder
+//! rolled, `scale`, `logs`, `events`, `health`, `--as`, `rollback`, `down`), and `up`
+//! failing (a build that fails, a service that crashes) with the step, the error and
+//! the last lines said.
+//!
+//! No registry is reachable: the node and redis images are Debian root filesystems made
+//! by `tests/support/` and kept by tag; `--image` points the plan at them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../../../tests/common/files.rs"]
+mod files;
+#[path = "../../../tests/common/docker.rs"]
+mod docker;
+#[path = "../../../tests/common/images.rs"]
+mod images;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use kyozo::backend::{ContainerBackend, LABEL_TEAM};
+use serde_json::Value;
+
+/// Runs `kyozo ARGS` (no colours), returning its exit code, stdout and stderr.
+fn kyozo(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("KYOZO_STATE")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+/// `kyozo -C DIR ARGS`, which must succeed; its stdout.
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["-C", dir.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let (code, out, err) = kyozo(&all);
+    assert_eq!(code, 0, "kyozo {args:?} failed:\n{err}\n{out}");
+    out
+}
+
+/// The bundled example, copied to a temporary folder.
+fn hello() -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("hello");
+    files::copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../hello"),
+        &dir,
+    );
+    (tmp, std::fs::canonicalize(&dir).unwrap())
+}
+
+/// The images `up` plans with here.
+fn image_args() -> Vec<String> {
+    vec![
+        "--image".into(),
+        format!("node={}", images::runtimes()),
+        "--image".into(),
+        format!("redis={}", images::redis()),
+    ]
+}
+
+/// The local team's id in a folder's state file (read with the library, while no
+/// command holds the file).
+fn team_of(state: &Path) -> String {
+    let kyozo = kyozo::Kyozo::builder().state_file(state).build().unwrap();
+    let teams = kyozo.store().teams().unwrap();
+    teams
+        .iter()
+        .find(|t| t.name == "local")
+        .expect("the local team")
+        .id
+        .to_string()
+}
+
+/// Replaces what changes from run to run: the folder, durations.
+fn redact(text: &str, root: &Path) -> String {
+    let text = text.replace(&root.display().to_string(), "[root]");
+    let mut out = String::new();
+    for line in text.lines() {
+        let mut l = line.to_string();
+        // "in 3.2 s"
+        if let Some(i) = l.find(" in ")
+            && let Some(rest) = l[i + 4..].strip_suffix(" s")
+            && rest.parse::<f64>().is_ok()
+        {
+            l = format!("{} in [t] s", &l[..i]);
+        }
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out
+}
+
+fn ps(dir: &Path) -> BTreeMap<String, Value> {
+    let doc: Value = serde_json::from_str(&ok(dir, &["ps", "--json"])).unwrap();
+    doc["services"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_string(), s.clone()))
+        .collect()
+}
+
+/// What the engine holds with the team's label: containers, networks, volumes, images.
+async fn left_behind(engine: &dyn ContainerBackend, team: &str) -> Vec<String> {
+    let filter = BTreeMap::from([(LABEL_TEAM.to_string(), team.to_string())]);
+    let mut all: Vec<String> = Vec::new();
+    all.extend(
+        engine
+            .list(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| format!("container {}", c.name)),
+    );
+    all.extend(
+        engine
+            .list_networks(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| format!("network {}", n.name)),
+    );
+    all.extend(
+        engine
+            .list_volumes(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|v| format!("volume {}", v.name)),
+    );
+    all.extend(
+        engine
+            .list_images(&filter)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| format!("image {:?}", i.tags)),
+    );
+    all
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn up_runs_the_example_and_down_leaves_nothing_behind() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    let images = tokio::task::spawn_blocking(image_args).await.unwrap();
+    let (_tmp, dir) = hello();
+    let root = dir.to_str().unwrap();
+    let mut up: Vec<&str> = vec!["up", root];
+    up.extend(images.iter().map(String::as_str));
+
+    // --dry-run: the plan, nothing made.
+    let (code, out, err) = kyozo(&[up.clone(), vec!["--dry-run"]].concat());
+    assert_eq!(code, 0, "{err}");
+    insta::assert_snapshot!("up-dry-run", redact(&out, &dir));
+    assert!(!dir.join(".kyozo").exists(), "a dry run keeps no state");
+
+    let (code, out, err) = kyozo(&up);
+    let state = dir.join(".kyozo/state.redb");
+    let team = team_of(&state);
+    let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
+    assert_eq!(code, 0, "kyozo up failed:\n{err}\n{out}");
+    insta::assert_snapshot!("up-hello", redact(&out, &dir));
+    assert!(err.contains("waiting until healthy"), "{err}");
+    // The generated Dockerfiles stay out of the folder.
+    assert!(!dir.join("api/Dockerfile").exists());
+
+    // Running and healthy, each answering.
+    let services = ps(&dir);
+    assert_eq!(
+        services.keys().collect::<Vec<_>>(),
+        ["api", "redis", "web"],
+        "{services:?}"
+    );
+    for (name, s) in &services {
+        assert_eq!(s["status"], "running", "{name}: {s}");
+        assert_eq!(s["health"], "healthy", "{name}: {s}");
+        assert_eq!(s["replicas"]["running"], 1, "{name}: {s}");
+    }
+    assert_eq!(services["api"]["ports"][0]["host"], 8411);
+    assert!(
+        services["redis"]["ports"].as_array().unwrap().is_empty(),
+        "redis is reached on the services' network only"
+    );
+    let hits = docker::http_answer(8411, "/hits").await;
+    assert!(hits.contains(r#""hits":1"#), "api counts in redis: {hits}");
+    let hits = docker::http_answer(8411, "/hits").await;
+    assert!(hits.contains(r#""hits":2"#), "{hits}");
+    let page = docker::http_answer(8412, "/").await;
+    assert!(page.contains("hello from web"), "{page}");
+
+    // Again, unchanged: nothing is deployed.
+    let containers = |s: &BTreeMap<String, Value>| -> Vec<String> {
+        s.values()
+            .flat_map(|s| s["containers"].as_array().unwrap().clone())
+            .map(|c| c["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = containers(&services);
+    let (code, out, err) = kyozo(&up);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("unchanged, left running").count(), 3, "{err}");
+    assert!(out.contains("unchanged"), "{out}");
+    assert_eq!(containers(&ps(&dir)), before, "the same containers run");
+
+    // A changed service is built and rolled; the others are left.
+    let server = dir.join("web/server.js");
+    let text = std::fs::read_to_string(&server).unwrap();
+    std::fs::write(&server, text.replace("hello from web", "hello again from web")).unwrap();
+    let (code, _, err) = kyozo(&up);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("unchanged, left running").count(), 2, "{err}");
+    assert!(err.contains("web              building"), "{err}");
+    let page = docker::http_answer(8412, "/").await;
+    assert!(page.contains("hello again from web"), "{page}");
+    let hits = docker::http_answer(8411, "/hits").await;
+    assert!(hits.contains(r#""hits":3"#), "redis kept its count: {hits}");
+
+    // Scale.
+    assert_eq!(ok(&dir, &["scale", "web", "2"]), "web: 2 replicas running\n");
+    assert_eq!(ps(&dir)["web"]["replicas"]["running"], 2);
+    ok(&dir, &["scale", "web", "1"]);
+    assert_eq!(ps(&dir)["web"]["replicas"]["running"], 1);
+
+    // Logs.
+    let logs = ok(&dir, &["logs", "api", "--tail", "20"]);
+    assert!(logs.contains("api listening"), "{logs}");
+    assert!(logs.contains("GET /hits hit 3"), "{logs}");
+
+    // Health.
+    let health: Value = serde_json::from_str(&ok(&dir, &["health", "--json"])).unwrap();
+    for s in health["services"].as_array().unwrap() {
+        assert_eq!(s["status"], "healthy", "{s}");
+    }
+
+    // Who acts: a viewer sees, and may not change.
+    ok(&dir, &["members", "add", "vera", "--role", "viewer"]);
+    assert_eq!(ps(&dir).len(), 3);
+    let (code, _, err) = kyozo(&["-C", root, "--as", "vera", "scale", "web", "3"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("not allowed") || err.contains("forbidden"), "{err}");
+    let (code, _, err) = kyozo(&["-C", root, "--as", "nobody", "ps"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no member \"nobody\""), "{err}");
+
+    // Rollback: the first web image answers again.
+    let out = ok(&dir, &["rollback", "web"]);
+    assert!(out.starts_with("web: rolled back to kyozo/web:"), "{out}");
+    let page = docker::http_answer(8412, "/").await;
+    assert!(page.contains("hello from web"), "{page}");
+
+    // The audit trail: every event, each service's numbered without a gap.
+    let (code, out, err) = kyozo(&["-C", root, "events", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let events: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut seqs: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for e in &events {
+        seqs.entry(e["service_name"].as_str().unwrap().to_string())
+            .or_default()
+            .push(e["seq"].as_u64().unwrap());
+    }
+    assert_eq!(seqs.len(), 3);
+    for (name, mut s) in seqs {
+        s.sort_unstable();
+        let expected: Vec<u64> = (1..=s.len() as u64).collect();
+        assert_eq!(s, expected, "{name}'s events have no gap");
+    }
+    let kinds = |name: &str| -> Vec<String> {
+        events
+            .iter()
+            .filter(|e| e["service_name"] == name)
+            .map(|e| e["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let web = kinds("web");
+    for k in [
+        "service_created",
+        "deployment_started",
+        "image_built",
+        "deployment_completed",
+        "scaled",
+        "rolled_back",
+    ] {
+        assert!(web.contains(&k.to_string()), "web's events have {k}: {web:?}");
+    }
+    let human = ok(&dir, &["events", "web", "--tail", "3"]);
+    assert_eq!(human.lines().count(), 3, "{human}");
+
+    // Down: nothing of Kyozo's is left on the engine; the history stays.
+    let out = ok(&dir, &["down", "--volumes"]);
+    assert!(out.contains("redis: removed, with its volume redis-data"), "{out}");
+    assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
+    assert_eq!(
+        ok(&dir, &["ps"]),
+        "No services: `kyozo up` runs the folder's.\n"
+    );
+    let after = ok(&dir, &["events", "--json"]);
+    assert!(after.lines().count() > events.len(), "removals are recorded too");
+}
+
+/// A folder with one service, `name`, made of `files`.
+fn folder(tmp: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = tmp.join(name);
+    for (path, text) in files {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    std::fs::canonicalize(&dir).unwrap()
+}
+
+/// The events of a folder, as JSON.
+fn events_of(dir: &Path) -> Vec<Value> {
+    ok(dir, &["events", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    let images = tokio::task::spawn_blocking(image_args).await.unwrap();
+    let runtimes = images::RUNTIMES;
+    let tmp = tempfile::tempdir().unwrap();
+
+    // A build that fails: the step, the builder's error and its last lines.
+    let broken = folder(
+        tmp.path(),
+        "broken",
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM {runtimes}\nRUN echo 'compiling the thing' && echo 'error: it does not compile' >&2 && exit 7\nCMD [\"sleep\", \"1000\"]\n"
+            ),
+        )],
+    );
+    let mut up: Vec<&str> = vec!["up", broken.to_str().unwrap()];
+    up.extend(images.iter().map(String::as_str));
+    let (code, _, err) = kyozo(&up);
+    let team = team_of(&broken.join(".kyozo/state.redb"));
+    let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("broken failed at the build step"), "{err}");
+    assert!(err.contains("compiling the thing"), "the build's last lines: {err}");
+    assert!(err.contains("kyozo events"), "{err}");
+    let failed: Vec<Value> = events_of(&broken)
+        .into_iter()
+        .filter(|e| e["kind"] == "deployment_failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "the state file records the failure");
+    assert_eq!(failed[0]["error"]["details"]["step"], "build");
+    assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
+
+    // A service that crashes before it is ready: the container's last lines.
+    let crashing = folder(
+        tmp.path(),
+        "crashing",
+        &[
+            (
+                "package.json",
+                r#"{"name": "crashing", "scripts": {"start": "node server.js"}}"#,
+            ),
+            (
+                "server.js",
+                "const port = process.env.PORT || 8421;\nconsole.log('starting on ' + port);\nconsole.error('boom: cannot read config.json');\nprocess.exit(3);\n",
+            ),
+        ],
+    );
+    let mut up: Vec<&str> = vec!["up", crashing.to_str().unwrap()];
+    up.extend(images.iter().map(String::as_str));
+    let (code, _, err) = kyozo(&up);
+    let team = team_of(&crashing.join(".kyozo/state.redb"));
+    let _cleanup2 = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
+    assert_eq!(code, 1, "{err}");
+    let report = err[err.find("kyozo: crashing failed").expect(&err)..].to_string();
+    insta::assert_snapshot!("up-crashing", redact(&report, &crashing));
+    let failed: Vec<Value> = events_of(&crashing)
+        .into_iter()
+        .filter(|e| e["kind"] == "deployment_failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["error"]["details"]["step"], "health");
+    // The failed container is gone; the image it ran is Kyozo's, labelled, and goes
+    // with `down`.
+    let left = left_behind(&engine, &team).await;
+    assert!(
+        left.iter().all(|l| l.starts_with("image") || l.starts_with("network")),
+        "{left:?}"
+    );
+    let ps = ok(&crashing, &["ps"]);
+    assert!(ps.contains("failed"), "{ps}");
+    ok(&crashing, &["down"]);
+    assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
+}
