@@ -7,10 +7,13 @@ use std::collections::BTreeMap;
 /// Images by key. A key is a stack (`python`), a stack and a runtime version
 /// (`python:3.12`, `python:3`), a role (`node-build`, `go-runtime`) or a backing
 /// service (`postgres`). A lookup with a version tries `stack:version`, then
-/// `stack:major`, then `stack`.
+/// `stack:major`, then `stack`; what the caller [`set`](BaseImages::set) comes before
+/// Kyozo's defaults, so `node=IMAGE` takes the place of every default node image.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseImages {
     images: BTreeMap<String, String>,
+    /// The keys the caller set.
+    given: std::collections::BTreeSet<String>,
 }
 
 /// The images Kyozo uses when the caller sets none: official images of Docker Hub.
@@ -58,6 +61,7 @@ impl Default for BaseImages {
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect(),
+            given: std::collections::BTreeSet::new(),
         }
     }
 }
@@ -68,12 +72,15 @@ impl BaseImages {
     pub fn empty() -> Self {
         Self {
             images: BTreeMap::new(),
+            given: std::collections::BTreeSet::new(),
         }
     }
 
     /// Sets the image for `key` (`python`, `python:3.12`, `go-runtime`, `postgres`...).
     pub fn set(mut self, key: impl Into<String>, image: impl Into<String>) -> Self {
-        self.images.insert(key.into(), image.into());
+        let key = key.into();
+        self.given.insert(key.clone());
+        self.images.insert(key, image.into());
         self
     }
 
@@ -85,19 +92,23 @@ impl BaseImages {
     /// The image for `key` at runtime `version` (`3.11.9` tries `key:3.11.9`,
     /// `key:3.11`, `key:3`, then `key`).
     pub fn lookup(&self, key: &str, version: Option<&str>) -> Option<&str> {
+        let mut candidates = Vec::new();
         if let Some(v) = version {
             let parts: Vec<&str> = v
                 .trim_start_matches(['v', '^', '~', '=', '>'])
                 .split('.')
                 .collect();
             for n in (1..=parts.len()).rev() {
-                let candidate = format!("{key}:{}", parts[..n].join("."));
-                if let Some(image) = self.images.get(&candidate) {
-                    return Some(image);
-                }
+                candidates.push(format!("{key}:{}", parts[..n].join(".")));
             }
         }
-        self.images.get(key).map(String::as_str)
+        candidates.push(key.to_string());
+        // The caller's entries first, then the defaults.
+        let given = candidates.iter().find(|c| self.given.contains(*c));
+        given
+            .or_else(|| candidates.iter().find(|c| self.images.contains_key(*c)))
+            .and_then(|c| self.images.get(c))
+            .map(String::as_str)
     }
 }
 
@@ -115,6 +126,13 @@ mod tests {
         assert_eq!(images.lookup("python", Some("3.9")), Some("py3"));
         assert_eq!(images.lookup("python", Some("2.7")), Some("py"));
         assert_eq!(images.lookup("python", None), Some("py"));
+        // What the caller sets beats the defaults, however precise.
+        let mine = BaseImages::default().set("node", "mirror/node");
+        assert_eq!(mine.lookup("node", Some("22")), Some("mirror/node"));
+        assert_eq!(
+            BaseImages::default().lookup("node", Some("20.1")),
+            Some("node:20-bookworm-slim")
+        );
         assert_eq!(images.lookup("ruby", None), None);
         assert_eq!(
             BaseImages::default().lookup("node", Some("^20.1")),

@@ -519,7 +519,11 @@ impl Kyozo {
                     self.service_locks.expect_exit(c);
                     let _ = backend.remove(c).await;
                 }
-                let message = error.to_string();
+                // A step's own error says what failed at it; the step is said apart.
+                let message = match &error {
+                    Error::Deploy { message, .. } => message.clone(),
+                    other => other.to_string(),
+                };
                 self.record(
                     event(EventKind::DeploymentFailed)
                         .with_payload(EventPayload::Deployment {

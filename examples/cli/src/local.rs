@@ -130,6 +130,14 @@ impl Local {
         Ok(())
     }
 
+    /// Context for an operation's error: what was tried, on what, as whom.
+    pub(crate) fn trying(&self, what: &str, on: &str) -> String {
+        match &self.as_member {
+            Some(m) => format!("cannot {what} {on} as {m}"),
+            None => format!("cannot {what} {on}"),
+        }
+    }
+
     /// The folder's services that are not removed, in the order they were created.
     pub(crate) fn services(&self) -> anyhow::Result<Vec<ServiceInstance>> {
         let mut all: Vec<ServiceInstance> = self

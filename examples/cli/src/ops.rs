@@ -198,7 +198,8 @@ pub(crate) async fn scale(g: &Global, name: &str, replicas: u32) -> anyhow::Resu
     local
         .kyozo
         .scale(local.actor, local.team, service.id, replicas)
-        .await?;
+        .await
+        .with_context(|| local.trying("scale", name))?;
     print(&format!(
         "{name}: {replicas} replica{} running\n",
         if replicas == 1 { "" } else { "s" }
@@ -226,7 +227,15 @@ pub(crate) async fn lifecycle(g: &Global, name: &str, act: Act) -> anyhow::Resul
             .await
             .map(|()| "stopped"),
         Act::Restart => k.restart(actor, team, service.id).await.map(|()| "restarted"),
-    }?;
+    }
+    .with_context(|| {
+        let verb = match act {
+            Act::Start => "start",
+            Act::Stop(_) => "stop",
+            Act::Restart => "restart",
+        };
+        local.trying(verb, name)
+    })?;
     print(&format!("{name}: {done}\n"));
     Ok(ExitCode::SUCCESS)
 }
@@ -244,7 +253,8 @@ pub(crate) async fn rollback(g: &Global, name: &str, to: Option<&str>) -> anyhow
     let report = local
         .kyozo
         .rollback(local.actor, local.team, service.id, to)
-        .await?;
+        .await
+        .with_context(|| local.trying("roll back", name))?;
     print(&format!(
         "{name}: rolled back to {} (deployment {})\n",
         report.image, report.deployment
@@ -264,13 +274,15 @@ pub(crate) async fn down(g: &Global, volumes: bool) -> anyhow::Result<ExitCode> 
         local
             .kyozo
             .remove_service(local.actor, local.team, s.id)
-            .await?;
+            .await
+            .with_context(|| local.trying("remove", &s.name))?;
         let mut what = String::from("removed");
         if volumes && !s.config.volumes.is_empty() {
             local
                 .kyozo
                 .remove_volumes(local.actor, local.team, s.id)
-                .await?;
+                .await
+                .with_context(|| local.trying("remove the volumes of", &s.name))?;
             let names: Vec<&str> = s.config.volumes.iter().map(|v| v.name.as_str()).collect();
             let _ = write!(what, ", with its volume {}", names.join(", "));
         } else if !s.config.volumes.is_empty() {
@@ -633,7 +645,8 @@ pub(crate) async fn add_member(g: &Global, user: &str, role: &str) -> anyhow::Re
     let local = Local::open(g, &g.dir, false).await?;
     let m = local
         .kyozo
-        .add_member(local.actor, local.team, user, role)?;
+        .add_member(local.actor, local.team, user, role)
+        .with_context(|| local.trying("add a member to", "the local team"))?;
     print(&format!("{} joined the local team as {}\n", m.user, m.role));
     Ok(ExitCode::SUCCESS)
 }

@@ -73,6 +73,11 @@ pub(crate) async fn up(
                 changed.id = existing.id;
                 changed.created_at = existing.created_at;
                 changed.created_by = existing.created_by;
+                // A service built from a folder runs the image its last deployment
+                // built: that is the runtime's to say, not the plan's.
+                if changed.image.is_none() {
+                    changed.image = existing.image.clone();
+                }
                 kyozo.update_service(actor, changed).await?
             }
         };

@@ -250,7 +250,10 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
     assert_eq!(ps(&dir).len(), 3);
     let (code, _, err) = kyozo(&["-C", root, "--as", "vera", "scale", "web", "3"]);
     assert_eq!(code, 1);
-    assert!(err.contains("not allowed") || err.contains("forbidden"), "{err}");
+    assert!(
+        err.starts_with("kyozo: cannot scale web as vera: ") && err.contains("(viewer) may not scale"),
+        "{err}"
+    );
     let (code, _, err) = kyozo(&["-C", root, "--as", "nobody", "ps"]);
     assert_eq!(code, 1);
     assert!(err.contains("no member \"nobody\""), "{err}");
