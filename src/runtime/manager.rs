@@ -352,12 +352,8 @@ impl Kyozo {
         team: crate::model::TeamId,
         id: ServiceId,
     ) -> Result<Option<HealthCheck>> {
-        let service = self.authorized_service(
-            actor,
-            crate::auth::policy::Operation::ReadMetrics,
-            team,
-            id,
-        )?;
+        let service =
+            self.authorized_service(actor, crate::auth::policy::Operation::ReadMetrics, team, id)?;
         let backend = self.backend_or_err()?;
         Ok(self.probe_service(&*backend, &service).await)
     }

@@ -430,7 +430,8 @@ impl Kyozo {
     /// `deployment_completed` or `deployment_failed` with the error and the duration.
     /// A failed deployment removes what it created and leaves the previous one running.
     pub async fn deploy(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<DeployReport> {
-        self.deploy_with_progress(actor, team, id, &mut |_| {}).await
+        self.deploy_with_progress(actor, team, id, &mut |_| {})
+            .await
     }
 
     /// [`deploy`](Self::deploy), telling `progress` what it does as it does it: the

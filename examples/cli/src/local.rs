@@ -65,11 +65,10 @@ impl Local {
                 }
             }
         }
-        let backend: Arc<dyn kyozo::backend::ContainerBackend> = Arc::new(
-            kyozo::backend::DockerBackend::connect()
-                .await
-                .context("cannot reach the Docker Engine (DOCKER_HOST, else /var/run/docker.sock)")?,
-        );
+        let backend: Arc<dyn kyozo::backend::ContainerBackend> =
+            Arc::new(kyozo::backend::DockerBackend::connect().await.context(
+                "cannot reach the Docker Engine (DOCKER_HOST, else /var/run/docker.sock)",
+            )?);
         let kyozo = open_state(&state, &backend).await?;
         let (team, owner) = local_team(&kyozo, create)?;
         let actor = match &g.as_member {
@@ -239,9 +238,5 @@ fn workspace_name(root: &Path) -> String {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
         .collect();
     let name = name.trim_matches('-').to_string();
-    if name.is_empty() {
-        "root".into()
-    } else {
-        name
-    }
+    if name.is_empty() { "root".into() } else { name }
 }

@@ -29,7 +29,14 @@ mod up;
 /// the one `DOCKER_HOST` names, else `/var/run/docker.sock`. Commands act as the owner
 /// of the folder's local team, or as the member `--as` names.
 #[derive(Debug, Parser)]
-#[command(name = "kyozo", version, about, long_about, max_term_width = 100)]
+#[command(
+    name = "kyozo",
+    version,
+    about,
+    long_about,
+    max_term_width = 100,
+    after_long_help = EXAMPLES
+)]
 struct Cli {
     #[command(flatten)]
     global: Global,
@@ -37,14 +44,39 @@ struct Cli {
     command: Command,
 }
 
+const EXAMPLES: &str = "\
+Examples:
+  kyozo up                        run the current folder's services
+  kyozo up ~/src/shop --dry-run   what would run, and why; nothing made
+  kyozo ps --json                 state, health and ports, for scripts
+  kyozo logs api -f --since 10m   follow api's output from ten minutes ago
+  kyozo scale web 3               three replicas of web
+  kyozo events api --tail 20      api's last twenty events
+  kyozo --as vera ps              what the member vera may see
+  kyozo down --volumes            remove everything, data included
+
+More: docs/cli.md in the repository.";
+
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
 pub(crate) struct Global {
     /// The folder whose services to act on (for `up`, `analyze` and `plan`: their PATH).
-    #[arg(short = 'C', long = "dir", value_name = "DIR", global = true, default_value = ".")]
+    #[arg(
+        short = 'C',
+        long = "dir",
+        value_name = "DIR",
+        global = true,
+        default_value = "."
+    )]
     pub(crate) dir: PathBuf,
     /// The state file [default: DIR/.kyozo/state.redb].
-    #[arg(long, value_name = "FILE", env = "KYOZO_STATE", global = true)]
+    #[arg(
+        long,
+        value_name = "FILE",
+        env = "KYOZO_STATE",
+        hide_env_values = true,
+        global = true
+    )]
     pub(crate) state: Option<PathBuf>,
     /// Act as this member of the local team (see `kyozo members`) instead of its
     /// owner: the team's policy decides what they may do.
@@ -102,6 +134,12 @@ enum Command {
     /// failed, the error, and the last lines the failing container wrote; the failure
     /// is in the audit trail (`kyozo events`), and services deployed before it keep
     /// running.
+    #[command(after_long_help = "\
+Examples:
+  kyozo up                                     the current folder
+  kyozo up examples/hello                      the bundled example: two services and a redis
+  kyozo up --image node=mirror.corp/node:22    a base image of your own (no Docker Hub)
+  kyozo up --build-network host                builds that download packages through the host")]
     Up {
         /// The folder [default: DIR].
         path: Option<PathBuf>,

@@ -132,7 +132,9 @@ pub(crate) fn health_word(h: HealthStatus) -> &'static str {
 /// `--since`: a stretch back from now (`30s`, `10m`, `2h`, `1d`) or a time.
 fn since(text: &str) -> anyhow::Result<i64> {
     let now = kyozo::model::Timestamp::now().as_millis() / 1000;
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (n, unit) = text.split_at(split);
     if let Ok(n) = n.parse::<i64>() {
         let seconds = match unit {
@@ -226,7 +228,10 @@ pub(crate) async fn lifecycle(g: &Global, name: &str, act: Act) -> anyhow::Resul
             .stop(actor, team, service.id, grace)
             .await
             .map(|()| "stopped"),
-        Act::Restart => k.restart(actor, team, service.id).await.map(|()| "restarted"),
+        Act::Restart => k
+            .restart(actor, team, service.id)
+            .await
+            .map(|()| "restarted"),
     }
     .with_context(|| {
         let verb = match act {
@@ -244,8 +249,9 @@ pub(crate) async fn lifecycle(g: &Global, name: &str, act: Act) -> anyhow::Resul
 pub(crate) async fn rollback(g: &Global, name: &str, to: Option<&str>) -> anyhow::Result<ExitCode> {
     let to = to
         .map(|t| {
-            t.parse::<kyozo::model::DeploymentId>()
-                .map_err(|e| anyhow::anyhow!("--to takes a deployment id (kyozo events shows them): {e}"))
+            t.parse::<kyozo::model::DeploymentId>().map_err(|e| {
+                anyhow::anyhow!("--to takes a deployment id (kyozo events shows them): {e}")
+            })
         })
         .transpose()?;
     let local = Local::open(g, &g.dir, false).await?;
@@ -286,7 +292,10 @@ pub(crate) async fn down(g: &Global, volumes: bool) -> anyhow::Result<ExitCode> 
             let names: Vec<&str> = s.config.volumes.iter().map(|v| v.name.as_str()).collect();
             let _ = write!(what, ", with its volume {}", names.join(", "));
         } else if !s.config.volumes.is_empty() {
-            let _ = write!(what, " (its data stays in its volume: --volumes removes it)");
+            let _ = write!(
+                what,
+                " (its data stays in its volume: --volumes removes it)"
+            );
         }
         print(&format!("{}: {what}\n", s.name));
     }
@@ -387,15 +396,16 @@ fn event_line(
         _ => kind.clone(),
     };
     let pad = 22usize.saturating_sub(kind.len());
-    Ok(format!(
-        "{}  {:<12} {:>4}  {painted}{}  {}  {}\n",
+    let line = format!(
+        "{}  {:<12} {:>4}  {painted}{}  {}  {}",
         style.dim(&e.at.to_string()),
         service,
         format!("#{}", e.seq),
         " ".repeat(pad),
         actor_name(e.actor, members),
         event_detail(e)
-    ))
+    );
+    Ok(format!("{}\n", line.trim_end()))
 }
 
 /// `kyozo events`.
@@ -431,7 +441,7 @@ pub(crate) async fn events(
             }
             batch.extend(new);
         }
-        batch.sort_by(|a, b| (a.at, a.service, a.seq).cmp(&(b.at, b.service, b.seq)));
+        batch.sort_by_key(|e| (e.at, e.service, e.seq));
         if first {
             if let Some(n) = tail {
                 batch.drain(..batch.len().saturating_sub(n));
@@ -607,7 +617,13 @@ pub(crate) async fn health(
         print(&show::table(
             &["SERVICE", "HEALTH", "CHECK", "TIME", "ERROR"],
             &rows,
-            &|col, cell| if col == 1 { style.state(cell) } else { cell.to_string() },
+            &|col, cell| {
+                if col == 1 {
+                    style.state(cell)
+                } else {
+                    cell.to_string()
+                }
+            },
         ));
     }
     Ok(if unhealthy {
@@ -632,7 +648,9 @@ pub(crate) async fn members(g: &Global, as_json: bool) -> anyhow::Result<ExitCod
             .iter()
             .map(|m| vec![m.user.clone(), m.role.to_string()])
             .collect();
-        print(&show::table(&["MEMBER", "ROLE"], &rows, &|_, c| c.to_string()));
+        print(&show::table(&["MEMBER", "ROLE"], &rows, &|_, c| {
+            c.to_string()
+        }));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -61,7 +61,11 @@ pub(crate) async fn up(
         .backing
         .iter()
         .map(|b| b.service(team, local.workspace.id))
-        .chain(plan.services.iter().map(|s| s.service(team, local.workspace.id)))
+        .chain(
+            plan.services
+                .iter()
+                .map(|s| s.service(team, local.workspace.id)),
+        )
         .collect();
     let mut deployed: Vec<(ServiceInstance, &'static str)> = Vec::new();
     let reporter = Reporter::new();
@@ -140,7 +144,11 @@ fn found(topology: &kyozo::topology::Topology, style: Style) -> String {
         "{} {} service{} in {}",
         style.bold("Found"),
         topology.services.len(),
-        if topology.services.len() == 1 { "" } else { "s" },
+        if topology.services.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
         topology.root.display()
     );
     for s in &topology.services {
@@ -161,7 +169,12 @@ fn found(topology: &kyozo::topology::Topology, style: Style) -> String {
             s.confidence
         );
         for e in s.evidence.iter().take(3) {
-            let _ = writeln!(o, "  {:<16} {}", "", style.dim(&format!("{}: {}", e.path, e.reason)));
+            let _ = writeln!(
+                o,
+                "  {:<16} {}",
+                "",
+                style.dim(&format!("{}: {}", e.path, e.reason))
+            );
         }
         if !s.backing_services.is_empty() {
             let _ = writeln!(o, "  {:<16} needs {}", "", s.backing_services.join(", "));
@@ -177,7 +190,10 @@ fn print_recommendations(plan: &kyozo::plan::Plan) {
     }
     let style = Style::stderr();
     for r in &plan.recommendations {
-        let who = r.service.as_deref().map_or(String::new(), |s| format!("{s}: "));
+        let who = r
+            .service
+            .as_deref()
+            .map_or(String::new(), |s| format!("{s}: "));
         eprintln!("{} {who}{}", style.yellow("note:"), r.message);
     }
     eprintln!();
@@ -275,7 +291,13 @@ async fn summary(
     o.push_str(&show::table(
         &["SERVICE", "UP", "REPLICAS", "HEALTH", "ANSWERS AT"],
         &rows,
-        &|col, cell| if col == 3 { style.state(cell) } else { cell.to_string() },
+        &|col, cell| {
+            if col == 3 {
+                style.state(cell)
+            } else {
+                cell.to_string()
+            }
+        },
     ));
     let _ = writeln!(
         o,
@@ -345,7 +367,10 @@ impl Bar {
         self.step = text.to_string();
         match &self.bar {
             Some(b) => b.set_message(text.to_string()),
-            None => eprintln!("{} {text}", self.style.bold(&format!("{:<16}", self.service))),
+            None => eprintln!(
+                "{} {text}",
+                self.style.bold(&format!("{:<16}", self.service))
+            ),
         }
     }
 
@@ -366,7 +391,10 @@ impl Bar {
                 );
                 b.finish_with_message(text.to_string());
             }
-            None => eprintln!("{} {text}", self.style.bold(&format!("{:<16}", self.service))),
+            None => eprintln!(
+                "{} {text}",
+                self.style.bold(&format!("{:<16}", self.service))
+            ),
         }
     }
 }

@@ -17,6 +17,7 @@ fn kyozo(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env_remove("KYOZO_STATE")
         .output()
         .unwrap();
     (
@@ -57,6 +58,51 @@ fn help_texts() {
     let (code, out, _) = kyozo(&["analyze", "--help"]);
     assert_eq!(code, 0);
     insta::assert_snapshot!("analyze-help", out);
+    // Every command explains itself.
+    for command in [
+        "up",
+        "ps",
+        "logs",
+        "scale",
+        "start",
+        "stop",
+        "restart",
+        "rollback",
+        "down",
+        "events",
+        "top",
+        "health",
+        "members",
+        "completions",
+    ] {
+        let (code, out, err) = kyozo(&[command, "--help"]);
+        assert_eq!(code, 0, "{err}");
+        insta::assert_snapshot!(format!("{command}-help"), out);
+    }
+}
+
+#[test]
+fn completions_for_every_shell() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let (code, out, err) = kyozo(&["completions", shell]);
+        assert_eq!(code, 0, "{err}");
+        for command in ["up", "rollback", "events"] {
+            assert!(out.contains(command), "{shell} completes {command}");
+        }
+    }
+    let (code, _, err) = kyozo(&["completions", "tcsh"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid value 'tcsh'"), "{err}");
+}
+
+#[test]
+fn commands_on_a_folder_without_state_say_to_run_up_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, err) = kyozo(&["-C", dir.path().to_str().unwrap(), "ps"]);
+    assert_eq!(code, 1);
+    assert!(out.is_empty());
+    assert!(err.contains("run `kyozo up` there first"), "{err}");
+    assert!(!dir.path().join(".kyozo").exists(), "ps makes no state");
 }
 
 #[test]

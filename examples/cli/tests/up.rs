@@ -10,10 +10,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../../tests/common/files.rs"]
-mod files;
 #[path = "../../../tests/common/docker.rs"]
 mod docker;
+#[path = "../../../tests/common/files.rs"]
+mod files;
 #[path = "../../../tests/common/images.rs"]
 mod images;
 
@@ -218,7 +218,11 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
     // A changed service is built and rolled; the others are left.
     let server = dir.join("web/server.js");
     let text = std::fs::read_to_string(&server).unwrap();
-    std::fs::write(&server, text.replace("hello from web", "hello again from web")).unwrap();
+    std::fs::write(
+        &server,
+        text.replace("hello from web", "hello again from web"),
+    )
+    .unwrap();
     let (code, _, err) = kyozo(&up);
     assert_eq!(code, 0, "{err}");
     assert_eq!(err.matches("unchanged, left running").count(), 2, "{err}");
@@ -229,10 +233,33 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
     assert!(hits.contains(r#""hits":3"#), "redis kept its count: {hits}");
 
     // Scale.
-    assert_eq!(ok(&dir, &["scale", "web", "2"]), "web: 2 replicas running\n");
+    assert_eq!(
+        ok(&dir, &["scale", "web", "2"]),
+        "web: 2 replicas running\n"
+    );
     assert_eq!(ps(&dir)["web"]["replicas"]["running"], 2);
     ok(&dir, &["scale", "web", "1"]);
     assert_eq!(ps(&dir)["web"]["replicas"]["running"], 1);
+
+    // Followers (`events -f`, `logs -f`) see what happens meanwhile, and hold the state
+    // file only while they read: other commands run beside them.
+    let events = Follower::spawn(&["-C", root, "events", "-f", "--json", "--tail", "0"]);
+    let logs = Follower::spawn(&["-C", root, "logs", "web", "-f", "--tail", "0"]);
+    ok(&dir, &["restart", "api"]);
+    let restarted = events.wait_for(|l| l.contains(r#""kind":"restarted""#));
+    assert!(restarted.contains(r#""service_name":"api""#), "{restarted}");
+    docker::http_answer(8412, "/followed").await;
+    logs.wait_for(|l| l.contains("GET /followed"));
+    drop((events, logs));
+
+    // Top, one sample.
+    let top: Value = serde_json::from_str(&ok(&dir, &["top", "--json"])).unwrap();
+    let top = top["services"].as_array().unwrap();
+    assert_eq!(top.len(), 3);
+    for s in top {
+        assert_eq!(s["replicas"], 1, "{s}");
+        assert!(s["memory_bytes"].as_u64().unwrap() > 0, "{s}");
+    }
 
     // Logs.
     let logs = ok(&dir, &["logs", "api", "--tail", "20"]);
@@ -251,7 +278,8 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
     let (code, _, err) = kyozo(&["-C", root, "--as", "vera", "scale", "web", "3"]);
     assert_eq!(code, 1);
     assert!(
-        err.starts_with("kyozo: cannot scale web as vera: ") && err.contains("(viewer) may not scale"),
+        err.starts_with("kyozo: cannot scale web as vera: ")
+            && err.contains("(viewer) may not scale"),
         "{err}"
     );
     let (code, _, err) = kyozo(&["-C", root, "--as", "nobody", "ps"]);
@@ -299,21 +327,81 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
         "scaled",
         "rolled_back",
     ] {
-        assert!(web.contains(&k.to_string()), "web's events have {k}: {web:?}");
+        assert!(
+            web.contains(&k.to_string()),
+            "web's events have {k}: {web:?}"
+        );
     }
     let human = ok(&dir, &["events", "web", "--tail", "3"]);
     assert_eq!(human.lines().count(), 3, "{human}");
 
     // Down: nothing of Kyozo's is left on the engine; the history stays.
     let out = ok(&dir, &["down", "--volumes"]);
-    assert!(out.contains("redis: removed, with its volume redis-data"), "{out}");
+    assert!(
+        out.contains("redis: removed, with its volume redis-data"),
+        "{out}"
+    );
     assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
     assert_eq!(
         ok(&dir, &["ps"]),
         "No services: `kyozo up` runs the folder's.\n"
     );
     let after = ok(&dir, &["events", "--json"]);
-    assert!(after.lines().count() > events.len(), "removals are recorded too");
+    assert!(
+        after.lines().count() > events.len(),
+        "removals are recorded too"
+    );
+}
+
+/// A `kyozo` command that keeps running (`-f`), its lines read as they come; killed
+/// when dropped.
+struct Follower {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Follower {
+    fn spawn(args: &[&str]) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("KYOZO_STATE")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        Follower { child, lines }
+    }
+
+    /// The first line `found` accepts, waiting at most 60 s.
+    fn wait_for(&self, found: impl Fn(&str) -> bool) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let mut seen = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if found(&line) => return line,
+                Ok(line) => seen.push(line),
+                Err(e) => panic!("no such line ({e}); saw {seen:#?}"),
+            }
+        }
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// A folder with one service, `name`, made of `files`.
@@ -362,7 +450,10 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
     let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("broken failed at the build step"), "{err}");
-    assert!(err.contains("compiling the thing"), "the build's last lines: {err}");
+    assert!(
+        err.contains("compiling the thing"),
+        "the build's last lines: {err}"
+    );
     assert!(err.contains("kyozo events"), "{err}");
     let failed: Vec<Value> = events_of(&broken)
         .into_iter()
@@ -405,7 +496,8 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
     // with `down`.
     let left = left_behind(&engine, &team).await;
     assert!(
-        left.iter().all(|l| l.starts_with("image") || l.starts_with("network")),
+        left.iter()
+            .all(|l| l.starts_with("image") || l.starts_with("network")),
         "{left:?}"
     );
     let ps = ok(&crashing, &["ps"]);
