@@ -166,9 +166,12 @@ pub enum DeployProgress {
         /// connections, or the container running).
         health_check: bool,
     },
-    /// A replica of the failed deployment, with its last log lines, taken before the
+    /// A replica of the failed deployment that failed (exited; or, when none exited,
+    /// did not become ready in time), with its last log lines, taken before the
     /// deployment removes it.
     FailedReplica {
+        /// Which replica (0 for the first).
+        replica: usize,
         /// The container.
         container: String,
         /// Its last lines of output (stdout and stderr), oldest first.
@@ -508,15 +511,26 @@ impl Kyozo {
                 Ok(report)
             }
             Err((step, error)) => {
+                // What the replicas that failed said, before they go: those that exited,
+                // or every one when all still run (none became ready in time).
+                let mut exited = Vec::new();
                 for c in &created {
-                    // What the replica said before it failed, before it goes.
-                    let logs = log_tail(&*backend, c, FAILED_LOG_LINES).await;
-                    if !logs.is_empty() {
-                        progress(DeployProgress::FailedReplica {
-                            container: c.clone(),
-                            logs,
-                        });
+                    if backend.inspect(c).await.is_ok_and(|st| !st.running) {
+                        exited.push(c.clone());
                     }
+                }
+                for (replica, c) in created.iter().enumerate() {
+                    if !exited.is_empty() && !exited.contains(c) {
+                        continue;
+                    }
+                    let logs = log_tail(&*backend, c, FAILED_LOG_LINES).await;
+                    progress(DeployProgress::FailedReplica {
+                        replica,
+                        container: c.clone(),
+                        logs,
+                    });
+                }
+                for c in &created {
                     self.service_locks.expect_exit(c);
                     let _ = backend.remove(c).await;
                 }
@@ -1284,38 +1298,48 @@ impl Kyozo {
     }
 
     /// Removes the service's containers and every image Kyozo built for it (its
-    /// history's `image_built`), marks it removed and records `removed`. Its history
-    /// stays.
+    /// history's `image_built`, held by the engine with the service's labels; one that
+    /// a container Kyozo did not make still uses stays), marks it removed and records
+    /// `removed`. Its history stays.
     pub async fn remove_service(&self, actor: Actor, team: TeamId, id: ServiceId) -> Result<()> {
         let (_held, service) = self
             .lock_service(actor, Operation::Remove, team, id)
             .await?;
         let backend = self.backend_or_err()?;
+        // The images its history says Kyozo built for it (earlier deployments' too) that
+        // the engine holds with its labels: an image Kyozo did not build is never touched.
+        let history = self
+            .blocking(move |s| s.latest_events(team, id, 100_000))
+            .await?;
+        let built: std::collections::BTreeSet<String> = history
+            .into_iter()
+            .filter_map(|e| match e.payload {
+                EventPayload::ImageBuilt { image, .. } => Some(image),
+                _ => None,
+            })
+            .collect();
+        let images: Vec<String> = backend
+            .list_images(&BTreeMap::from([
+                (LABEL_TEAM.to_string(), team.to_string()),
+                (LABEL_SERVICE.to_string(), id.to_string()),
+            ]))
+            .await?
+            .into_iter()
+            .flat_map(|i| i.tags)
+            .filter(|t| built.contains(t))
+            .collect();
         let mut ids = Vec::new();
-        let mut images = std::collections::BTreeSet::new();
         for c in self.containers_of(&*backend, &service).await? {
             if c.running {
                 self.service_locks.expect_exit(&c.id);
             }
             backend.remove(&c.id).await?;
-            if c.image.starts_with("kyozo/") {
-                images.insert(c.image.clone());
-            }
             ids.push(c.id);
         }
-        if let Some(image) = service.image.as_ref().filter(|i| i.starts_with("kyozo/")) {
-            images.insert(image.clone());
-        }
-        // Every image its history says Kyozo built for it (earlier deployments' too).
-        let history = self
-            .blocking(move |s| s.latest_events(team, id, 100_000))
-            .await?;
-        images.extend(history.into_iter().filter_map(|e| match e.payload {
-            EventPayload::ImageBuilt { image, .. } => Some(image),
-            _ => None,
-        }));
         for image in images {
-            backend.remove_image(&image).await?;
+            // Best effort, as the cleanup: an image a container Kyozo did not make still
+            // uses stays.
+            let _ = backend.remove_image(&image).await;
         }
         // The workspace's network goes with its last service (the engine refuses while
         // other containers use it: then it stays).

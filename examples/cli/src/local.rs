@@ -69,7 +69,17 @@ impl Local {
             Arc::new(kyozo::backend::DockerBackend::connect().await.context(
                 "cannot reach the Docker Engine (DOCKER_HOST, else /var/run/docker.sock)",
             )?);
-        let kyozo = open_state(&state, &backend).await?;
+        if state.starts_with(&root)
+            && !state
+                .components()
+                .any(|c| c.as_os_str() == std::ffi::OsStr::new(".kyozo"))
+        {
+            eprintln!(
+                "kyozo: note: the state file {} is in the folder, outside a .kyozo folder: builds will send it, and every `up` will rebuild",
+                state.display()
+            );
+        }
+        let kyozo = open_state(&state, &backend, Some(LOCK_WAIT)).await?;
         let (team, owner) = local_team(&kyozo, create)?;
         let actor = match &g.as_member {
             None => owner.actor(),
@@ -118,7 +128,8 @@ impl Local {
         // Drop the open store first: redb allows one open per file.
         let placeholder = Kyozo::builder().build()?;
         drop(std::mem::replace(&mut self.kyozo, placeholder));
-        self.kyozo = open_state(&self.state, &self.backend).await?;
+        // A follower waits as long as it takes (an `up` may build for minutes).
+        self.kyozo = open_state(&self.state, &self.backend, None).await?;
         Ok(())
     }
 
@@ -137,16 +148,22 @@ impl Local {
         }
     }
 
-    /// The folder's services that are not removed, in the order they were created.
-    pub(crate) fn services(&self) -> anyhow::Result<Vec<ServiceInstance>> {
-        let mut all: Vec<ServiceInstance> = self
+    /// The folder's services, removed ones too, in the order they were created.
+    pub(crate) fn all_services(&self) -> anyhow::Result<Vec<ServiceInstance>> {
+        let mut all = self
             .kyozo
-            .services(self.actor, self.team, Some(self.workspace.id))?
-            .into_iter()
-            .filter(|s| s.status != ServiceStatus::Removed)
-            .collect();
+            .services(self.actor, self.team, Some(self.workspace.id))?;
         all.sort_by_key(|s| s.id);
         Ok(all)
+    }
+
+    /// The folder's services that are not removed, in the order they were created.
+    pub(crate) fn services(&self) -> anyhow::Result<Vec<ServiceInstance>> {
+        Ok(self
+            .all_services()?
+            .into_iter()
+            .filter(|s| s.status != ServiceStatus::Removed)
+            .collect())
     }
 
     /// The folder's service named `name`.
@@ -175,9 +192,11 @@ impl Local {
 async fn open_state(
     state: &Path,
     backend: &Arc<dyn kyozo::backend::ContainerBackend>,
+    wait: Option<Duration>,
 ) -> anyhow::Result<Kyozo> {
     let started = Instant::now();
-    let mut said = false;
+    // A follower (no limit) says nothing: it waits between its reads anyway.
+    let mut said = wait.is_none();
     loop {
         match Kyozo::builder()
             .state_file(state)
@@ -186,7 +205,7 @@ async fn open_state(
         {
             Ok(k) => return Ok(k),
             Err(kyozo::Error::Store(kyozo::store::StoreError::Locked { .. }))
-                if started.elapsed() < LOCK_WAIT =>
+                if wait.is_none_or(|w| started.elapsed() < w) =>
             {
                 if !said {
                     eprintln!(

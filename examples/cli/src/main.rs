@@ -315,7 +315,7 @@ Examples:
 
 #[derive(Debug, Subcommand)]
 enum MembersAction {
-    /// Add a member to the local team (as its owner, or an admin with --as).
+    /// Add a member to the local team (only its owner may).
     Add {
         /// Their user name.
         user: String,

@@ -272,7 +272,27 @@ pub(crate) async fn rollback(g: &Global, name: &str, to: Option<&str>) -> anyhow
 pub(crate) async fn down(g: &Global, volumes: bool) -> anyhow::Result<ExitCode> {
     let local = Local::open(g, &g.dir, false).await?;
     let services = local.services()?;
-    if services.is_empty() {
+    // Volumes that an earlier `down` left (without --volumes) go now.
+    let mut leftover = Vec::new();
+    if volumes {
+        for s in local.all_services()? {
+            if s.status == ServiceStatus::Removed
+                && !s.config.volumes.is_empty()
+                && !services.iter().any(|live| live.name == s.name)
+            {
+                local
+                    .kyozo
+                    .remove_volumes(local.actor, local.team, s.id)
+                    .await
+                    .with_context(|| local.trying("remove the volumes of", &s.name))?;
+                leftover.push(s.name.clone());
+            }
+        }
+    }
+    for name in &leftover {
+        print(&format!("{name}: its volumes removed\n"));
+    }
+    if services.is_empty() && leftover.is_empty() {
         print("Nothing to remove.\n");
     }
     // The reverse of the start order: dependents before what they depend on.
@@ -433,9 +453,15 @@ pub(crate) async fn events(
         let mut batch: Vec<DeploymentEvent> = Vec::new();
         for s in &services {
             let after = seen.get(&s.id).copied().unwrap_or(0);
-            let new = local
+            let new = match local
                 .kyozo
-                .events_after(local.actor, local.team, s.id, after)?;
+                .events_after(local.actor, local.team, s.id, after)
+            {
+                Ok(new) => new,
+                // A service whose events the member may not read is left out.
+                Err(kyozo::Error::Auth(_)) => continue,
+                Err(e) => return Err(e.into()),
+            };
             if let Some(last) = new.last() {
                 seen.insert(s.id, last.seq);
             }
@@ -561,10 +587,15 @@ pub(crate) async fn health(
     };
     let mut results = Vec::new();
     for s in services {
-        let check = local
-            .kyozo
-            .check_health(local.actor, local.team, s.id)
-            .await?;
+        // A service that does not run has no health to check (`ps` says why).
+        let check = if s.status == ServiceStatus::Running {
+            local
+                .kyozo
+                .check_health(local.actor, local.team, s.id)
+                .await?
+        } else {
+            None
+        };
         results.push((s, check));
     }
     let unhealthy = results.iter().any(|(_, c)| {
@@ -608,7 +639,11 @@ pub(crate) async fn health(
                 None => vec![
                     s.name.clone(),
                     "-".into(),
-                    "(no health check)".into(),
+                    if s.status == ServiceStatus::Running {
+                        "(no health check)".into()
+                    } else {
+                        format!("({})", s.status)
+                    },
                     "-".into(),
                     String::new(),
                 ],

@@ -67,6 +67,20 @@ pub(crate) async fn up(
                 .map(|s| s.service(team, local.workspace.id)),
         )
         .collect();
+    // Services deployed from this folder before that it no longer has: said, left.
+    let names: Vec<String> = wanted.iter().map(|s| s.name.clone()).collect();
+    for gone in local
+        .services()?
+        .iter()
+        .filter(|s| !names.contains(&s.name))
+    {
+        eprintln!(
+            "{} {} is no longer in the folder; it is left as it is ({}): `kyozo down` removes everything",
+            Style::stderr().yellow("note:"),
+            gone.name,
+            gone.status
+        );
+    }
     let mut deployed: Vec<(ServiceInstance, &'static str)> = Vec::new();
     let reporter = Reporter::new();
     for want in wanted {
@@ -82,6 +96,8 @@ pub(crate) async fn up(
                 if changed.image.is_none() {
                     changed.image = existing.image.clone();
                 }
+                // How many replicas run is `kyozo scale`'s to say once it runs.
+                changed.replicas = existing.replicas;
                 kyozo.update_service(actor, changed).await?
             }
         };
@@ -91,7 +107,7 @@ pub(crate) async fn up(
             continue;
         }
         let mut bar = reporter.start(&service.name);
-        let mut failed_logs: Vec<(String, Vec<String>)> = Vec::new();
+        let mut failed_logs: Vec<(usize, Vec<String>)> = Vec::new();
         let started = Instant::now();
         let outcome = kyozo
             .deploy_with_progress(actor, team, service.id, &mut |p| match p {
@@ -109,8 +125,8 @@ pub(crate) async fn up(
                 } else {
                     "waiting until ready"
                 }),
-                DeployProgress::FailedReplica { container, logs } => {
-                    failed_logs.push((container, logs));
+                DeployProgress::FailedReplica { replica, logs, .. } => {
+                    failed_logs.push((replica, logs));
                 }
                 _ => {}
             })
@@ -200,7 +216,7 @@ fn print_recommendations(plan: &kyozo::plan::Plan) {
 }
 
 /// Says what failed, where, why, and what the failing container or build said last.
-fn failure(e: &kyozo::Error, logs: &[(String, Vec<String>)], local: &Local) {
+fn failure(e: &kyozo::Error, logs: &[(usize, Vec<String>)], local: &Local) {
     let style = Style::stderr();
     let mut o = String::new();
     match e {
@@ -218,7 +234,15 @@ fn failure(e: &kyozo::Error, logs: &[(String, Vec<String>)], local: &Local) {
             );
             let rest: Vec<&str> = lines.collect();
             if !rest.is_empty() {
-                let _ = writeln!(o, "last lines of the build:");
+                let _ = writeln!(
+                    o,
+                    "{}",
+                    if *step == "build" {
+                        "last lines of the build:"
+                    } else {
+                        "more:"
+                    }
+                );
                 for l in &rest[rest.len().saturating_sub(TAIL)..] {
                     let _ = writeln!(o, "  | {l}");
                 }
@@ -228,13 +252,12 @@ fn failure(e: &kyozo::Error, logs: &[(String, Vec<String>)], local: &Local) {
             let _ = writeln!(o, "\n{} {other}", style.red("kyozo:"));
         }
     }
-    for (i, (_, lines)) in logs.iter().enumerate() {
-        let which = if logs.len() == 1 {
-            "the container".to_string()
-        } else {
-            format!("replica {i}")
-        };
-        let _ = writeln!(o, "last lines of {which}:");
+    for (replica, lines) in logs {
+        if lines.is_empty() {
+            let _ = writeln!(o, "replica {replica} wrote nothing.");
+            continue;
+        }
+        let _ = writeln!(o, "last lines of replica {replica}:");
         for l in &lines[lines.len().saturating_sub(TAIL)..] {
             let _ = writeln!(o, "  | {l}");
         }

@@ -190,6 +190,15 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
         assert_eq!(s["replicas"]["running"], 1, "{name}: {s}");
     }
     assert_eq!(services["api"]["ports"][0]["host"], 8411);
+    let table = ok(&dir, &["ps"]);
+    let table: String = table
+        .lines()
+        .map(|l| match l.find("kyozo/") {
+            Some(i) => format!("{}kyozo/[image]\n", &l[..i]),
+            None => format!("{l}\n"),
+        })
+        .collect();
+    insta::assert_snapshot!("ps-hello", table);
     assert!(
         services["redis"]["ports"].as_array().unwrap().is_empty(),
         "redis is reached on the services' network only"
@@ -238,13 +247,21 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
         "web: 2 replicas running\n"
     );
     assert_eq!(ps(&dir)["web"]["replicas"]["running"], 2);
+    // `up` leaves a scaled service scaled.
+    let (code, _, err) = kyozo(&up);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("unchanged, left running").count(), 3, "{err}");
+    assert_eq!(ps(&dir)["web"]["replicas"]["running"], 2);
     ok(&dir, &["scale", "web", "1"]);
     assert_eq!(ps(&dir)["web"]["replicas"]["running"], 1);
 
     // Followers (`events -f`, `logs -f`) see what happens meanwhile, and hold the state
     // file only while they read: other commands run beside them.
-    let events = Follower::spawn(&["-C", root, "events", "-f", "--json", "--tail", "0"]);
-    let logs = Follower::spawn(&["-C", root, "logs", "web", "-f", "--tail", "0"]);
+    // Each prints its last line first: then it follows.
+    let events = Follower::spawn(&["-C", root, "events", "-f", "--json", "--tail", "1"]);
+    let logs = Follower::spawn(&["-C", root, "logs", "web", "-f", "--tail", "1"]);
+    events.wait_for(|_| true);
+    logs.wait_for(|_| true);
     ok(&dir, &["restart", "api"]);
     let restarted = events.wait_for(|l| l.contains(r#""kind":"restarted""#));
     assert!(restarted.contains(r#""service_name":"api""#), "{restarted}");
@@ -443,10 +460,17 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
             ),
         )],
     );
-    let mut up: Vec<&str> = vec!["up", broken.to_str().unwrap()];
+    // Its state kept elsewhere (--state).
+    let state = tmp.path().join("broken-state.redb");
+    let state_arg = state.to_str().unwrap();
+    let mut up: Vec<&str> = vec!["--state", state_arg, "up", broken.to_str().unwrap()];
     up.extend(images.iter().map(String::as_str));
     let (code, _, err) = kyozo(&up);
-    let team = team_of(&broken.join(".kyozo/state.redb"));
+    let team = team_of(&state);
+    assert!(
+        !broken.join(".kyozo").exists(),
+        "the state is where --state says"
+    );
     let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("broken failed at the build step"), "{err}");
@@ -455,8 +479,9 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
         "the build's last lines: {err}"
     );
     assert!(err.contains("kyozo events"), "{err}");
-    let failed: Vec<Value> = events_of(&broken)
-        .into_iter()
+    let failed: Vec<Value> = ok(&broken, &["--state", state_arg, "events", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|e| e["kind"] == "deployment_failed")
         .collect();
     assert_eq!(failed.len(), 1, "the state file records the failure");
@@ -499,6 +524,15 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
         left.iter()
             .all(|l| l.starts_with("image") || l.starts_with("network")),
         "{left:?}"
+    );
+    // Nothing of the failed deployment is left without Kyozo's labels either.
+    let named = Command::new("docker")
+        .args(["ps", "-aq", "--filter", "name=kyozo-crashing-"])
+        .output()
+        .unwrap();
+    assert!(
+        named.stdout.is_empty(),
+        "no container of the failed deployment"
     );
     let ps = ok(&crashing, &["ps"]);
     assert!(ps.contains("failed"), "{ps}");
