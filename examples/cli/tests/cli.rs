@@ -297,3 +297,47 @@ fn plan_writes_what_is_missing_and_keeps_what_is_yours() {
     assert!(err.contains("--image takes KEY=IMAGE"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Colours on a terminal only, and never with `NO_COLOR`: the same error, piped, on a
+/// pseudo-terminal (`script`, from util-linux), and on one with `NO_COLOR=1`.
+#[test]
+fn colours_only_on_a_terminal_and_never_with_no_color() {
+    let dir = tempfile::tempdir().unwrap();
+    let command = format!(
+        "{} -C {} ps",
+        env!("CARGO_BIN_EXE_kyozo"),
+        dir.path().display()
+    );
+    let run = |terminal: bool, no_color: bool| -> String {
+        let mut c = if terminal {
+            let mut c = Command::new("script");
+            c.args(["-qec", &command, "/dev/null"]);
+            c
+        } else {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_kyozo"));
+            c.args(["-C", dir.path().to_str().unwrap(), "ps"]);
+            c
+        };
+        c.env_remove("NO_COLOR").env_remove("KYOZO_STATE");
+        if no_color {
+            c.env("NO_COLOR", "1");
+        }
+        let out = c.output().unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let piped = run(false, false);
+    assert!(piped.starts_with("kyozo: no Kyozo state"), "{piped}");
+    assert!(!piped.contains('\x1b'), "{piped:?}");
+    let terminal = run(true, false);
+    assert!(
+        terminal.contains("\x1b[31mkyozo:\x1b[0m no Kyozo state"),
+        "{terminal:?}"
+    );
+    let no_color = run(true, true);
+    assert!(no_color.contains("kyozo: no Kyozo state"), "{no_color:?}");
+    assert!(!no_color.contains('\x1b'), "{no_color:?}");
+}

@@ -282,6 +282,25 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
     let logs = ok(&dir, &["logs", "api", "--tail", "20"]);
     assert!(logs.contains("api listening"), "{logs}");
     assert!(logs.contains("GET /hits hit 3"), "{logs}");
+    let recent = ok(&dir, &["logs", "api", "--since", "1h"]);
+    assert!(recent.contains("api listening"), "{recent}");
+    assert_eq!(
+        ok(&dir, &["logs", "api", "--since", "2099-01-01T00:00:00Z"]),
+        ""
+    );
+    let (code, _, err) = kyozo(&["-C", root, "logs", "api", "--since", "yesterday"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--since takes"), "{err}");
+
+    // Stop and start.
+    assert_eq!(ok(&dir, &["stop", "web"]), "web: stopped\n");
+    let web = &ps(&dir)["web"];
+    assert_eq!(web["status"], "stopped", "{web}");
+    assert_eq!(web["health"], Value::Null, "{web}");
+    assert_eq!(ok(&dir, &["start", "web"]), "web: started\n");
+    assert_eq!(ps(&dir)["web"]["status"], "running");
+    let page = docker::http_answer(8412, "/").await;
+    assert!(page.contains("hello again from web"), "{page}");
 
     // Health.
     let health: Value = serde_json::from_str(&ok(&dir, &["health", "--json"])).unwrap();
@@ -308,6 +327,25 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
     assert!(out.starts_with("web: rolled back to kyozo/web:"), "{out}");
     let page = docker::http_answer(8412, "/").await;
     assert!(page.contains("hello from web"), "{page}");
+    // And forward again, to the deployment named.
+    let trail: Vec<Value> = ok(&dir, &["events", "web", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let completed: Vec<&str> = trail
+        .iter()
+        .filter(|e| e["kind"] == "deployment_completed")
+        .map(|e| e["deployment"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        completed.len(),
+        3,
+        "first, changed, rolled back: {completed:?}"
+    );
+    let out = ok(&dir, &["rollback", "web", "--to", completed[1]]);
+    assert!(out.starts_with("web: rolled back to kyozo/web:"), "{out}");
+    let page = docker::http_answer(8412, "/").await;
+    assert!(page.contains("hello again from web"), "{page}");
 
     // The audit trail: every event, each service's numbered without a gap.
     let (code, out, err) = kyozo(&["-C", root, "events", "--json"]);
