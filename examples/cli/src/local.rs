@@ -53,22 +53,25 @@ impl Local {
                     state.display()
                 );
             }
-            if let Some(parent) = state.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("cannot create {}", parent.display()))?;
-                if g.state.is_none() {
-                    // Keep the state out of version control.
-                    let ignore = parent.join(".gitignore");
-                    if !ignore.exists() {
-                        let _ = std::fs::write(ignore, "*\n");
-                    }
-                }
-            }
         }
+        // The engine before anything is written: without one, nothing is left behind.
         let backend: Arc<dyn kyozo::backend::ContainerBackend> =
             Arc::new(kyozo::backend::DockerBackend::connect().await.context(
                 "cannot reach the Docker Engine (DOCKER_HOST, else /var/run/docker.sock)",
             )?);
+        if !state.exists()
+            && let Some(parent) = state.parent()
+        {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+            if g.state.is_none() {
+                // Keep the state out of version control.
+                let ignore = parent.join(".gitignore");
+                if !ignore.exists() {
+                    let _ = std::fs::write(ignore, "*\n");
+                }
+            }
+        }
         if state.starts_with(&root)
             && !state
                 .components()

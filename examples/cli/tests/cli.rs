@@ -341,3 +341,33 @@ fn colours_only_on_a_terminal_and_never_with_no_color() {
     assert!(no_color.contains("kyozo: no Kyozo state"), "{no_color:?}");
     assert!(!no_color.contains('\x1b'), "{no_color:?}");
 }
+
+/// Without an engine, `up` says so and writes nothing.
+#[test]
+fn up_without_an_engine_says_so_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../hello"),
+        dir.path(),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+        .args(["up", dir.path().to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env_remove("KYOZO_STATE")
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "kyozo: cannot reach the Docker Engine (DOCKER_HOST, else /var/run/docker.sock)"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("/nonexistent/docker.sock"),
+        "names the endpoint: {err}"
+    );
+    assert!(!dir.path().join(".kyozo").exists(), "nothing written");
+}
