@@ -45,14 +45,12 @@ impl Local {
             Some(s) => s.clone(),
             None => root.join(".kyozo").join("state.redb"),
         };
-        if !state.exists() {
-            if !create {
-                anyhow::bail!(
-                    "no Kyozo state for {} (looked for {}): run `kyozo up` there first, or give --state",
-                    root.display(),
-                    state.display()
-                );
-            }
+        if !state.exists() && !create {
+            anyhow::bail!(
+                "no Kyozo state for {} (looked for {}): run `kyozo up` there first, or give --state",
+                root.display(),
+                state.display()
+            );
         }
         // The engine before anything is written: without one, nothing is left behind.
         let backend: Arc<dyn kyozo::backend::ContainerBackend> =
