@@ -459,6 +459,98 @@ impl Drop for Follower {
     }
 }
 
+/// `kyozo up` killed (SIGKILL) while a replica it started is not ready yet, then run
+/// again: the second finishes the work, the replica the first left behind is retired,
+/// and the audit trail keeps the interrupted deployment without a gap.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_up_killed_half_way_is_finished_by_the_next() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    let images = tokio::task::spawn_blocking(image_args).await.unwrap();
+    let (_tmp, dir) = hello();
+    // Ports of its own (the other tests run beside it), and a web that takes 3 s to
+    // listen: the kill lands while `up` waits for it.
+    for (file, from, to) in [
+        ("api/server.js", "8411", "8431"),
+        ("web/server.js", "8412", "8432"),
+    ] {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap().replace(from, to);
+        std::fs::write(&path, text).unwrap();
+    }
+    let web = dir.join("web/server.js");
+    let text = std::fs::read_to_string(&web).unwrap().replace(
+        "http\n  .createServer(",
+        "setTimeout(() => http\n  .createServer(",
+    );
+    let text = text.replace(
+        ".listen(process.env.PORT || 8432, () => console.log('web listening'));",
+        ".listen(process.env.PORT || 8432, () => console.log('web listening')), 3000);",
+    );
+    assert!(text.contains("setTimeout"), "{text}");
+    std::fs::write(&web, text).unwrap();
+    let root = dir.to_str().unwrap();
+    let mut up: Vec<&str> = vec!["up", root];
+    up.extend(images.iter().map(String::as_str));
+
+    let mut first = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+        .args(&up)
+        .env("NO_COLOR", "1")
+        .env_remove("KYOZO_STATE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = first.stderr.take().unwrap();
+    let mut seen = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+        let line = line.unwrap();
+        let waiting = line.starts_with("web ") && line.contains("waiting until healthy");
+        seen.push(line);
+        if waiting {
+            first.kill().unwrap();
+            break;
+        }
+    }
+    let status = first.wait().unwrap();
+    assert!(!status.success(), "killed while waiting for web: {seen:#?}");
+    let team = team_of(&dir.join(".kyozo/state.redb"));
+    let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
+
+    // The second `up` finishes: redis and api were done, web is deployed again.
+    let (code, _, err) = kyozo(&up);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(err.matches("unchanged, left running").count(), 2, "{err}");
+    let services = ps(&dir);
+    for (name, s) in &services {
+        assert_eq!(s["status"], "running", "{name}: {s}");
+        assert_eq!(s["health"], "healthy", "{name}: {s}");
+        assert_eq!(
+            s["containers"].as_array().unwrap().len(),
+            1,
+            "{name}: what the killed `up` started is retired: {s}"
+        );
+    }
+    let page = docker::http_answer(8432, "/").await;
+    assert!(page.contains("hello from web"), "{page}");
+    let web_events: Vec<Value> = events_of(&dir)
+        .into_iter()
+        .filter(|e| e["service_name"] == "web")
+        .collect();
+    let count = |kind: &str| web_events.iter().filter(|e| e["kind"] == kind).count();
+    assert_eq!(count("deployment_started"), 2, "{web_events:#?}");
+    assert_eq!(count("deployment_completed"), 1, "{web_events:#?}");
+    let seqs: Vec<u64> = web_events
+        .iter()
+        .map(|e| e["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>());
+
+    ok(&dir, &["down", "--volumes"]);
+    assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
+}
+
 /// A folder with one service, `name`, made of `files`.
 fn folder(tmp: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = tmp.join(name);
