@@ -133,7 +133,8 @@ enum Command {
     /// step fails, the command exits with status 1 and says which service and step
     /// failed, the error, and the last lines the failing container wrote; the failure
     /// is in the audit trail (`kyozo events`), and services deployed before it keep
-    /// running.
+    /// running. Interrupted (Ctrl-C), it stops where it is and exits with status 130;
+    /// `up` again finishes the work.
     #[command(after_long_help = "\
 Examples:
   kyozo up                                     the current folder
@@ -409,7 +410,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             plan,
         } => {
             let dir = path.unwrap_or_else(|| g.dir.clone());
-            rt.block_on(up::up(&g, &dir, &plan, dry_run))
+            rt.block_on(async {
+                tokio::select! {
+                    done = up::up(&g, &dir, &plan, dry_run) => done,
+                    _ = tokio::signal::ctrl_c() => {
+                        eprintln!(
+                            "\nkyozo: interrupted. What was started stays as it is: `kyozo up` again finishes the work, `kyozo down` removes it."
+                        );
+                        Ok(ExitCode::from(130))
+                    }
+                }
+            })
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "kyozo", &mut std::io::stdout());

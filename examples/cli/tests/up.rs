@@ -551,6 +551,43 @@ async fn an_up_killed_half_way_is_finished_by_the_next() {
     assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
 }
 
+/// Ctrl-C stops `up` with status 130 and says what to do: here while it waits for
+/// the state file, which the test holds open.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_up_says_so() {
+    if docker::engine().await.is_none() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = folder(tmp.path(), "waiting", &[("index.html", "<h1>hi</h1>\n")]);
+    let state = dir.join(".kyozo/state.redb");
+    std::fs::create_dir_all(state.parent().unwrap()).unwrap();
+    let held = kyozo::Kyozo::builder().state_file(&state).build().unwrap();
+    let mut up = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+        .args(["up", dir.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .env_remove("KYOZO_STATE")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(up.stderr.take().unwrap());
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+    assert!(line.contains("waiting for another kyozo command"), "{line}");
+    let sent = Command::new("kill")
+        .args(["-INT", &up.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = up.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(130), "{rest}");
+    assert!(rest.contains("kyozo: interrupted."), "{rest}");
+    drop(held);
+}
+
 /// A folder with one service, `name`, made of `files`.
 fn folder(tmp: &Path, name: &str, files: &[(&str, &str)]) -> PathBuf {
     let dir = tmp.join(name);
