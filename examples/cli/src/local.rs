@@ -42,7 +42,8 @@ impl Local {
             anyhow::bail!("{} is not a folder", root.display());
         }
         let state = match &g.state {
-            Some(s) => s.clone(),
+            Some(s) => std::path::absolute(s)
+                .with_context(|| format!("cannot resolve the state file {}", s.display()))?,
             None => root.join(".kyozo").join("state.redb"),
         };
         if !state.exists() && !create {

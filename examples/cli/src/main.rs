@@ -203,8 +203,8 @@ Examples:
     Rollback {
         /// The service.
         service: String,
-        /// The deployment to go back to (its id, from `kyozo events`) [default: the
-        /// one before the current].
+        /// The deployment to go back to (its id: `kyozo events SERVICE` names it on
+        /// each `deployment_completed`) [default: the one before the current].
         #[arg(long, value_name = "DEPLOYMENT")]
         to: Option<String>,
     },

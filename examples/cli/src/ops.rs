@@ -336,6 +336,12 @@ fn actor_name(actor: Actor, members: &BTreeMap<String, String>) -> String {
 /// What an event says, beyond its kind.
 fn event_detail(e: &DeploymentEvent) -> String {
     let mut parts = Vec::new();
+    // The id `kyozo rollback --to` takes.
+    if e.kind == kyozo::model::EventKind::DeploymentCompleted
+        && let Some(d) = e.deployment
+    {
+        parts.push(format!("deployment {d}"));
+    }
     match &e.payload {
         EventPayload::Deployment {
             image: Some(image), ..

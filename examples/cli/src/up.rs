@@ -33,6 +33,7 @@ pub(crate) async fn up(
         text.push_str(&render::plan_services(&plan)?);
         text.push_str("\n--dry-run: nothing was built or started.\n");
         render::print(&text);
+        print_recommendations(&plan);
         return Ok(ExitCode::SUCCESS);
     }
 

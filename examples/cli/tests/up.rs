@@ -304,13 +304,15 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
 
     // Health.
     let health: Value = serde_json::from_str(&ok(&dir, &["health", "--json"])).unwrap();
+    assert_eq!(health["services"].as_array().unwrap().len(), 3);
     for s in health["services"].as_array().unwrap() {
         assert_eq!(s["status"], "healthy", "{s}");
     }
 
     // Who acts: a viewer sees, and may not change.
     ok(&dir, &["members", "add", "vera", "--role", "viewer"]);
-    assert_eq!(ps(&dir).len(), 3);
+    let seen: Value = serde_json::from_str(&ok(&dir, &["--as", "vera", "ps", "--json"])).unwrap();
+    assert_eq!(seen["services"].as_array().unwrap().len(), 3);
     let (code, _, err) = kyozo(&["-C", root, "--as", "vera", "scale", "web", "3"]);
     assert_eq!(code, 1);
     assert!(
@@ -390,12 +392,25 @@ async fn up_runs_the_example_and_down_leaves_nothing_behind() {
     let human = ok(&dir, &["events", "web", "--tail", "3"]);
     assert_eq!(human.lines().count(), 3, "{human}");
 
-    // Down: nothing of Kyozo's is left on the engine; the history stays.
-    let out = ok(&dir, &["down", "--volumes"]);
+    // The id on each completed deployment is what rollback --to takes.
+    let human = ok(&dir, &["events", "web"]);
     assert!(
-        out.contains("redis: removed, with its volume redis-data"),
+        human.contains(&format!("deployment {}", completed[1])),
+        "{human}"
+    );
+
+    // Down keeps the data unless --volumes; then nothing of Kyozo's is left on the
+    // engine; the history stays.
+    let out = ok(&dir, &["down"]);
+    assert!(
+        out.contains("redis: removed (its data stays in its volume: --volumes removes it)"),
         "{out}"
     );
+    let left = left_behind(&engine, &team).await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert!(left[0].ends_with("-redis-data"), "{left:?}");
+    let out = ok(&dir, &["down", "--volumes"]);
+    assert_eq!(out, "redis: its volumes removed\n");
     assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
     assert_eq!(
         ok(&dir, &["ps"]),
@@ -692,11 +707,16 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
             .all(|l| l.starts_with("image") || l.starts_with("network")),
         "{left:?}"
     );
+    assert!(
+        left.iter().any(|l| l.starts_with("image")),
+        "the image it built carries Kyozo's labels: {left:?}"
+    );
     // Nothing of the failed deployment is left without Kyozo's labels either.
     let named = Command::new("docker")
         .args(["ps", "-aq", "--filter", "name=kyozo-crashing-"])
         .output()
         .unwrap();
+    assert!(named.status.success());
     assert!(
         named.stdout.is_empty(),
         "no container of the failed deployment"
