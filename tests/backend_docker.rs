@@ -128,6 +128,35 @@ async fn a_container_lives_answers_logs_and_goes() {
 }
 
 /// A port clash fails at start and would leave a Created container: it is removed.
+/// An image the engine does not have is pulled, as `docker run` does. Here no registry
+/// is reachable: the pull fails, and says so with the registry's answer; nothing is
+/// created.
+#[tokio::test]
+async fn a_missing_image_is_pulled_and_a_failed_pull_says_why() {
+    let Some(engine) = engine().await else { return };
+    let cleanup = Cleanup::new();
+    let image = busybox(&engine).await;
+    let mut spec = httpd(
+        &format!("kyozo-test-pull-{}", cleanup.run),
+        &image,
+        &cleanup,
+    );
+    spec.image = "kyozo-test/never-built:1".into();
+    let err = engine.create(&spec).await.unwrap_err();
+    let BackendError::Pull { image, reason } = &err else {
+        panic!("expected Pull, got {err:?}");
+    };
+    assert_eq!(image, "kyozo-test/never-built:1");
+    assert!(!reason.is_empty());
+    assert!(
+        err.to_string().starts_with(
+            "the engine has no image kyozo-test/never-built:1, and pulling it failed: "
+        ),
+        "{err}"
+    );
+    assert!(engine.list(&cleanup.labels()).await.unwrap().is_empty());
+}
+
 #[tokio::test]
 async fn a_failed_start_leaves_nothing_behind() {
     let Some(engine) = engine().await else { return };

@@ -120,6 +120,37 @@ impl DockerBackend {
     }
 }
 
+impl DockerBackend {
+    /// Pulls `image` from its registry (what `docker pull` does), to the end of the
+    /// engine's progress stream.
+    async fn pull(&self, image: &str) -> Result<(), BackendError> {
+        let options = bollard::query_parameters::CreateImageOptionsBuilder::new()
+            .from_image(image)
+            .build();
+        let mut stream = self.docker.create_image(Some(options), None, None);
+        while let Some(item) = stream.next().await {
+            let info = item.map_err(|e| match e {
+                DockerError::DockerStreamError { error } => BackendError::Pull {
+                    image: image.to_string(),
+                    reason: error,
+                },
+                DockerError::DockerResponseServerError { message, .. } => BackendError::Pull {
+                    image: image.to_string(),
+                    reason: message,
+                },
+                other => self.error("image", image, other),
+            })?;
+            if let Some(detail) = info.error_detail {
+                return Err(BackendError::Pull {
+                    image: image.to_string(),
+                    reason: detail.message.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Errors that say the engine could not be talked to at all.
 fn unavailable(endpoint: &str, e: &DockerError) -> BackendError {
     BackendError::Unavailable {
@@ -398,7 +429,22 @@ impl ContainerBackend for DockerBackend {
             name: Some(spec.name.clone()),
             ..CreateContainerOptions::default()
         };
-        match self.docker.create_container(Some(options), body).await {
+        let mut outcome = self
+            .docker
+            .create_container(Some(options.clone()), body.clone())
+            .await;
+        // An image the engine does not have is pulled, as `docker run` does, then the
+        // container is created again.
+        if let Err(DockerError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        }) = &outcome
+            && message.contains("No such image")
+        {
+            self.pull(&spec.image).await?;
+            outcome = self.docker.create_container(Some(options), body).await;
+        }
+        match outcome {
             Ok(created) => Ok(created.id),
             Err(e) => match self.error("image", &spec.image, e) {
                 // The name is taken: the same container made before is this one.

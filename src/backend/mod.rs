@@ -90,6 +90,14 @@ pub enum BackendError {
         /// How long.
         seconds: u64,
     },
+    /// An image the engine did not have could not be pulled from its registry.
+    #[error("the engine has no image {image}, and pulling it failed: {reason}")]
+    Pull {
+        /// The image.
+        image: String,
+        /// The registry's or the engine's answer.
+        reason: String,
+    },
     /// Any other refusal of the engine.
     #[error("the container engine refused: {0}")]
     Engine(String),
