@@ -233,6 +233,15 @@ fn failure(e: &kyozo::Error, logs: &[(usize, Vec<String>)], local: &Local) {
                 "\n{} {service} failed at the {step} step: {first}",
                 style.red("kyozo:")
             );
+            if first.contains("pulling it failed")
+                || (*step == "build" && (first.contains("registry") || first.contains("pull")))
+            {
+                let _ = writeln!(
+                    o,
+                    "{} a base image could not be fetched: --image KEY=IMAGE names one this engine has (node=…, python=…, redis=…)",
+                    style.yellow("hint:")
+                );
+            }
             let rest: Vec<&str> = lines.collect();
             if !rest.is_empty() {
                 let _ = writeln!(
