@@ -670,7 +670,8 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
     assert_eq!(failed[0]["error"]["details"]["step"], "build");
     assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
 
-    // A service that crashes before it is ready: the container's last lines.
+    // A service that crashes before it is ready: the container's last lines (both on
+    // stderr: the engine does not keep the order of lines across stdout and stderr).
     let crashing = folder(
         tmp.path(),
         "crashing",
@@ -681,7 +682,7 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
             ),
             (
                 "server.js",
-                "const port = process.env.PORT || 8421;\nconsole.log('starting on ' + port);\nconsole.error('boom: cannot read config.json');\nprocess.exit(3);\n",
+                "const port = process.env.PORT || 8421;\nconsole.error('starting on ' + port);\nconsole.error('boom: cannot read config.json');\nprocess.exit(3);\n",
             ),
         ],
     );
