@@ -24,7 +24,7 @@ use kyozo::model::{
 use kyozo::runtime::UpdateStrategy;
 
 use docker::{Cleanup, engine};
-use runtime::{event_within, get, http_on_8080, kyozo_on, service};
+use runtime::{change, event_within, get, http_on_8080, kyozo_on, service};
 
 /// The body of an HTTP answer.
 fn body(answer: &str) -> &str {
@@ -87,12 +87,10 @@ async fn a_rolling_redeploy_behind_the_endpoint_fails_no_request() {
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // Version 2, deployed while the client polls.
-    let mut stored = kyozo.service(owner.actor(), s.team, s.id).unwrap();
-    stored
-        .config
-        .build_args
-        .insert("VERSION".into(), "2".into());
-    kyozo.update_service(owner.actor(), stored).await.unwrap();
+    change(&kyozo, &owner, &s, |s| {
+        s.config.build_args.insert("VERSION".into(), "2".into());
+    })
+    .await;
     let second = kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
     assert_eq!(second.strategy, UpdateStrategy::Rolling);
     assert!(second.health_gated);
@@ -141,20 +139,19 @@ async fn a_fixed_host_port_is_recreated_and_restored_when_the_new_deployment_fai
     kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
     assert_eq!(body(&get(host).unwrap()), "version 1");
 
-    let mut stored = kyozo.service(owner.actor(), s.team, s.id).unwrap();
-    stored
-        .config
-        .build_args
-        .insert("VERSION".into(), "2".into());
-    kyozo.update_service(owner.actor(), stored).await.unwrap();
+    change(&kyozo, &owner, &s, |s| {
+        s.config.build_args.insert("VERSION".into(), "2".into());
+    })
+    .await;
     let second = kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
     assert_eq!(second.strategy, UpdateStrategy::Recreate);
     assert_eq!(body(&get(host).unwrap()), "version 2");
 
     // A deployment whose containers exit at once: the running one comes back.
-    let mut stored = kyozo.service(owner.actor(), s.team, s.id).unwrap();
-    stored.config.command = Some(vec!["sh".into(), "-c".into(), "exit 3".into()]);
-    kyozo.update_service(owner.actor(), stored).await.unwrap();
+    change(&kyozo, &owner, &s, |s| {
+        s.config.command = Some(vec!["sh".into(), "-c".into(), "exit 3".into()]);
+    })
+    .await;
     let err = kyozo
         .deploy(owner.actor(), s.team, s.id)
         .await
@@ -296,9 +293,10 @@ async fn operations_that_fail_part_way_are_recorded() {
     let deployed = kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap();
 
     // New replicas that exit at once: the scale fails, the first replica still runs.
-    let mut stored = kyozo.service(owner.actor(), s.team, s.id).unwrap();
-    stored.config.command = Some(vec!["sh".into(), "-c".into(), "exit 4".into()]);
-    kyozo.update_service(owner.actor(), stored).await.unwrap();
+    change(&kyozo, &owner, &s, |s| {
+        s.config.command = Some(vec!["sh".into(), "-c".into(), "exit 4".into()]);
+    })
+    .await;
     let err = kyozo
         .scale(owner.actor(), s.team, s.id, 3)
         .await
@@ -345,12 +343,12 @@ async fn cleanup_removes_dead_containers_and_images_no_deployment_needs() {
     let _cleanup = Cleanup::for_label(LABEL_TEAM, s.team.to_string());
     let mut images = Vec::new();
     for version in 1..=3 {
-        let mut stored = kyozo.service(owner.actor(), s.team, s.id).unwrap();
-        stored
-            .config
-            .build_args
-            .insert("VERSION".into(), version.to_string());
-        kyozo.update_service(owner.actor(), stored).await.unwrap();
+        change(&kyozo, &owner, &s, |s| {
+            s.config
+                .build_args
+                .insert("VERSION".into(), version.to_string());
+        })
+        .await;
         images.push(
             kyozo
                 .deploy(owner.actor(), s.team, s.id)
@@ -590,8 +588,9 @@ async fn an_unchanged_folder_reuses_its_image_and_a_change_is_noticed() {
     assert!(current().await.unwrap());
 
     // The config changes: no longer current.
-    let mut edited = kyozo.service(owner.actor(), team.id, s.id).unwrap();
-    edited.env.insert("MODE".into(), "x".to_string().into());
-    kyozo.update_service(owner.actor(), edited).await.unwrap();
+    change(&kyozo, &owner, &s, |s| {
+        s.env.insert("MODE".into(), "x".to_string().into());
+    })
+    .await;
     assert!(!current().await.unwrap());
 }

@@ -122,58 +122,44 @@ impl Cleanup {
 impl Drop for Cleanup {
     fn drop(&mut self) {
         let filter = format!("label={}={}", self.key, self.run);
-        let Ok(out) = std::process::Command::new("docker")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output()
-        else {
-            return;
-        };
-        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(String::from)
-            .collect();
-        if !ids.is_empty() {
-            let _ = std::process::Command::new("docker")
-                .args(["rm", "-f", "-v"])
-                .args(&ids)
-                .output();
-        }
-        let images = std::process::Command::new("docker")
-            .args(["images", "-q", "--filter", &filter])
-            .output()
-            .map(|o| {
-                String::from_utf8_lossy(&o.stdout)
-                    .split_whitespace()
-                    .map(String::from)
-                    .collect::<Vec<_>>()
-            })
-            .unwrap_or_default();
+        docker_remove(
+            &["rm", "-f", "-v"],
+            &docker_list(&["ps", "-aq", "--filter", &filter]),
+        );
+        let images = docker_list(&["images", "-q", "--filter", &filter]);
         // Networks and volumes, once their containers are gone.
-        for (kind, rm) in [("network", ["network", "rm"]), ("volume", ["volume", "rm"])] {
-            let names = std::process::Command::new("docker")
-                .args([kind, "ls", "-q", "--filter", &filter])
-                .output()
-                .map(|o| {
-                    String::from_utf8_lossy(&o.stdout)
-                        .split_whitespace()
-                        .map(String::from)
-                        .collect::<Vec<_>>()
-                })
-                .unwrap_or_default();
-            if !names.is_empty() {
-                let _ = std::process::Command::new("docker")
-                    .args(rm)
-                    .args(&names)
-                    .output();
-            }
+        for kind in ["network", "volume"] {
+            docker_remove(
+                &[kind, "rm"],
+                &docker_list(&[kind, "ls", "-q", "--filter", &filter]),
+            );
         }
-        if !images.is_empty() {
-            let _ = std::process::Command::new("docker")
-                // Keep untagged parent layers: another test's build may be using them
-                // as its cache at this moment (removing them made its build fail).
-                .args(["rmi", "-f", "--no-prune"])
-                .args(&images)
-                .output();
-        }
+        // Keep untagged parent layers: another test's build may be using them as its
+        // cache at this moment (removing them made its build fail).
+        docker_remove(&["rmi", "-f", "--no-prune"], &images);
+    }
+}
+
+/// What `docker ARGS` lists, a word each (nothing when it cannot run).
+fn docker_list(args: &[&str]) -> Vec<String> {
+    std::process::Command::new("docker")
+        .args(args)
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Runs `docker REMOVE ITEMS` when there is something to remove.
+fn docker_remove(remove: &[&str], items: &[String]) {
+    if !items.is_empty() {
+        let _ = std::process::Command::new("docker")
+            .args(remove)
+            .args(items)
+            .output();
     }
 }

@@ -50,6 +50,18 @@ pub fn service(
     (owner, s)
 }
 
+/// Changes the stored service `s` with `edit` (`Kyozo::update_service`, as `owner`).
+pub async fn change(
+    kyozo: &Kyozo,
+    owner: &Member,
+    s: &ServiceInstance,
+    edit: impl FnOnce(&mut ServiceInstance),
+) {
+    let mut stored = kyozo.service(owner.actor(), s.team, s.id).unwrap();
+    edit(&mut stored);
+    kyozo.update_service(owner.actor(), stored).await.unwrap();
+}
+
 /// Publishes port 8080 and checks `GET /` on it every second.
 pub fn http_on_8080(s: &mut ServiceInstance) {
     s.ports.push(PortMapping::new(8080, None));

@@ -128,8 +128,7 @@ impl Local {
     /// -f`, `top`) holds it only while it reads, so other commands can run meanwhile.
     pub(crate) async fn reopen(&mut self) -> anyhow::Result<()> {
         // Drop the open store first: redb allows one open per file.
-        let placeholder = Kyozo::builder().build()?;
-        drop(std::mem::replace(&mut self.kyozo, placeholder));
+        self.close()?;
         // A follower waits as long as it takes (an `up` may build for minutes).
         self.kyozo = open_state(&self.state, &self.backend, None).await?;
         Ok(())
@@ -137,6 +136,7 @@ impl Local {
 
     /// Lets go of the state file until [`reopen`](Self::reopen).
     pub(crate) fn close(&mut self) -> anyhow::Result<()> {
+        // An empty runtime in memory holds its place.
         let placeholder = Kyozo::builder().build()?;
         drop(std::mem::replace(&mut self.kyozo, placeholder));
         Ok(())

@@ -112,10 +112,8 @@ pub(crate) async fn ps(g: &Global, as_json: bool) -> anyhow::Result<ExitCode> {
     print(&show::table(
         &["SERVICE", "STATUS", "HEALTH", "REPLICAS", "PORTS", "IMAGE"],
         &rows,
-        &|col, cell| match col {
-            1 | 2 => style.state(cell),
-            _ => cell.to_string(),
-        },
+        &[1, 2],
+        style,
     ));
     Ok(ExitCode::SUCCESS)
 }
@@ -563,7 +561,8 @@ pub(crate) async fn top(
                     ]
                 })
                 .collect::<Vec<_>>(),
-            &|_, cell| cell.to_string(),
+            &[],
+            style,
         );
         if !refresh {
             print(&table);
@@ -658,13 +657,8 @@ pub(crate) async fn health(
         print(&show::table(
             &["SERVICE", "HEALTH", "CHECK", "TIME", "ERROR"],
             &rows,
-            &|col, cell| {
-                if col == 1 {
-                    style.state(cell)
-                } else {
-                    cell.to_string()
-                }
-            },
+            &[1],
+            style,
         ));
     }
     Ok(if unhealthy {
@@ -689,9 +683,12 @@ pub(crate) async fn members(g: &Global, as_json: bool) -> anyhow::Result<ExitCod
             .iter()
             .map(|m| vec![m.user.clone(), m.role.to_string()])
             .collect();
-        print(&show::table(&["MEMBER", "ROLE"], &rows, &|_, c| {
-            c.to_string()
-        }));
+        print(&show::table(
+            &["MEMBER", "ROLE"],
+            &rows,
+            &[],
+            Style::stdout(),
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -120,10 +120,10 @@ pub(crate) fn report(t: &Topology) -> String {
 }
 
 fn table(o: &mut String, services: &[TopologyService]) {
-    let rows: Vec<[String; 7]> = services
+    let rows: Vec<Vec<String>> = services
         .iter()
         .map(|s| {
-            [
+            vec![
                 s.name.clone(),
                 s.path.clone(),
                 s.language.clone(),
@@ -157,27 +157,12 @@ fn table(o: &mut String, services: &[TopologyService]) {
         "PORTS",
         "CONFIDENCE",
     ];
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |o: &mut String, cells: Vec<&str>| {
-        let mut l = String::new();
-        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                l.push_str(c);
-            } else {
-                let _ = write!(l, "{c:<w$}  ");
-            }
-        }
-        let _ = writeln!(o, "{}", l.trim_end());
-    };
-    line(o, header.to_vec());
-    for r in &rows {
-        line(o, r.iter().map(String::as_str).collect());
-    }
+    o.push_str(&crate::show::table(
+        &header,
+        &rows,
+        &[],
+        crate::show::Style::stdout(),
+    ));
     if services
         .iter()
         .any(|s| s.ports.iter().any(|p| p.source.starts_with("default")))

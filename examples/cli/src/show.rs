@@ -66,12 +66,14 @@ impl Style {
     }
 }
 
-/// Rows under a header, each column as wide as its widest cell (colour codes are
-/// not counted: cells are padded before they are painted, by `paint`).
+/// Rows under a header, each column as wide as its widest cell; the cells of the
+/// columns `states` (their indexes) are state or health words, coloured by `style`
+/// (colour codes are not counted: cells are padded before they are painted).
 pub(crate) fn table(
     header: &[&str],
     rows: &[Vec<String>],
-    paint: &dyn Fn(usize, &str) -> String,
+    states: &[usize],
+    style: Style,
 ) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for r in rows {
@@ -84,8 +86,11 @@ pub(crate) fn table(
         let mut l = String::new();
         for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
             let pad = w.saturating_sub(c.chars().count());
-            let text = if painted { paint(i, c) } else { c.clone() };
-            l.push_str(&text);
+            if painted && states.contains(&i) {
+                l.push_str(&style.state(c));
+            } else {
+                l.push_str(c);
+            }
             if i + 1 < cells.len() {
                 l.push_str(&" ".repeat(pad + 2));
             }

@@ -69,11 +69,14 @@ pub(crate) async fn up(
         )
         .collect();
     // Services deployed from this folder before that it no longer has: said, left.
-    let names: Vec<String> = wanted.iter().map(|s| s.name.clone()).collect();
-    for gone in local
+    let mut existing: std::collections::BTreeMap<String, ServiceInstance> = local
         .services()?
-        .iter()
-        .filter(|s| !names.contains(&s.name))
+        .into_iter()
+        .map(|s| (s.name.clone(), s))
+        .collect();
+    for gone in existing
+        .values()
+        .filter(|s| !wanted.iter().any(|w| w.name == s.name))
     {
         eprintln!(
             "{} {} is no longer in the folder; it is left as it is ({}): `kyozo down` removes everything",
@@ -85,7 +88,7 @@ pub(crate) async fn up(
     let mut deployed: Vec<(ServiceInstance, &'static str)> = Vec::new();
     let reporter = Reporter::new();
     for want in wanted {
-        let service = match local.services()?.into_iter().find(|s| s.name == want.name) {
+        let service = match existing.remove(&want.name) {
             None => kyozo.create_service(actor, want)?,
             Some(existing) => {
                 let mut changed = want;
@@ -324,13 +327,8 @@ async fn summary(
     o.push_str(&show::table(
         &["SERVICE", "UP", "REPLICAS", "HEALTH", "ANSWERS AT"],
         &rows,
-        &|col, cell| {
-            if col == 3 {
-                style.state(cell)
-            } else {
-                cell.to_string()
-            }
-        },
+        &[3],
+        style,
     ));
     let _ = writeln!(
         o,
@@ -341,6 +339,11 @@ async fn summary(
         local.root.display()
     );
     Ok(o)
+}
+
+/// One step of a service, as a line on stderr (where there are no spinners).
+fn step_line(style: Style, service: &str, text: &str) {
+    eprintln!("{} {text}", style.bold(&format!("{service:<16}")));
 }
 
 /// Progress on stderr: spinners on a terminal, one line per step otherwise.
@@ -358,7 +361,7 @@ impl Reporter {
     }
 
     fn line(&self, service: &str, text: &str) {
-        eprintln!("{} {text}", self.style.bold(&format!("{service:<16}")));
+        step_line(self.style, service, text);
     }
 
     fn start(&self, service: &str) -> Bar {
@@ -400,10 +403,7 @@ impl Bar {
         self.step = text.to_string();
         match &self.bar {
             Some(b) => b.set_message(text.to_string()),
-            None => eprintln!(
-                "{} {text}",
-                self.style.bold(&format!("{:<16}", self.service))
-            ),
+            None => step_line(self.style, &self.service, text),
         }
     }
 
@@ -424,10 +424,7 @@ impl Bar {
                 );
                 b.finish_with_message(text.to_string());
             }
-            None => eprintln!(
-                "{} {text}",
-                self.style.bold(&format!("{:<16}", self.service))
-            ),
+            None => step_line(self.style, &self.service, text),
         }
     }
 }

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::kyozo;
+
 #[path = "../../../tests/common/files.rs"]
 mod files;
 use files::copy_dir;
@@ -12,20 +15,6 @@ use std::process::Command;
 
 #[path = "../../../tests/common/plugins.rs"]
 mod plugins;
-
-fn kyozo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("KYOZO_STATE")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 fn polyglot() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../polyglot")
@@ -175,9 +164,8 @@ fn analyze_with_plugins() {
     let hugo = plugins::plugin("hugo");
     let jekyll = plugins::plugin("jekyll");
     let run = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+        let out = common::command()
             .args(args)
-            .env("NO_COLOR", "1")
             .env("XDG_CACHE_HOME", cache.path())
             .output()
             .unwrap();
@@ -350,10 +338,8 @@ fn up_without_an_engine_says_so_and_writes_nothing() {
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../hello"),
         dir.path(),
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+    let out = common::command()
         .args(["up", dir.path().to_str().unwrap()])
-        .env("NO_COLOR", "1")
-        .env_remove("KYOZO_STATE")
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .output()
         .unwrap();

@@ -10,6 +10,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::kyozo;
+
 #[path = "../../../tests/common/docker.rs"]
 mod docker;
 #[path = "../../../tests/common/files.rs"]
@@ -23,21 +26,6 @@ use std::process::Command;
 
 use kyozo::backend::{ContainerBackend, LABEL_TEAM};
 use serde_json::Value;
-
-/// Runs `kyozo ARGS` (no colours), returning its exit code, stdout and stderr.
-fn kyozo(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_kyozo"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("KYOZO_STATE")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 /// `kyozo -C DIR ARGS`, which must succeed; its stdout.
 fn ok(dir: &Path, args: &[&str]) -> String {
@@ -114,40 +102,15 @@ fn ps(dir: &Path) -> BTreeMap<String, Value> {
 /// What the engine holds with the team's label: containers, networks, volumes, images.
 async fn left_behind(engine: &dyn ContainerBackend, team: &str) -> Vec<String> {
     let filter = BTreeMap::from([(LABEL_TEAM.to_string(), team.to_string())]);
-    let mut all: Vec<String> = Vec::new();
-    all.extend(
-        engine
-            .list(&filter)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|c| format!("container {}", c.name)),
-    );
-    all.extend(
-        engine
-            .list_networks(&filter)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|n| format!("network {}", n.name)),
-    );
-    all.extend(
-        engine
-            .list_volumes(&filter)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|v| format!("volume {}", v.name)),
-    );
-    all.extend(
-        engine
-            .list_images(&filter)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|i| format!("image {:?}", i.tags)),
-    );
-    all
+    let containers = engine.list(&filter).await.unwrap();
+    let networks = engine.list_networks(&filter).await.unwrap();
+    let volumes = engine.list_volumes(&filter).await.unwrap();
+    let images = engine.list_images(&filter).await.unwrap();
+    (containers.iter().map(|c| format!("container {}", c.name)))
+        .chain(networks.iter().map(|n| format!("network {}", n.name)))
+        .chain(volumes.iter().map(|v| format!("volume {}", v.name)))
+        .chain(images.iter().map(|i| format!("image {:?}", i.tags)))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -432,10 +395,8 @@ struct Follower {
 
 impl Follower {
     fn spawn(args: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+        let mut child = common::command()
             .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("KYOZO_STATE")
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap();
@@ -509,10 +470,8 @@ async fn an_up_killed_half_way_is_finished_by_the_next() {
     let mut up: Vec<&str> = vec!["up", root];
     up.extend(images.iter().map(String::as_str));
 
-    let mut first = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+    let mut first = common::command()
         .args(&up)
-        .env("NO_COLOR", "1")
-        .env_remove("KYOZO_STATE")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -578,10 +537,8 @@ async fn an_interrupted_up_says_so() {
     let state = dir.join(".kyozo/state.redb");
     std::fs::create_dir_all(state.parent().unwrap()).unwrap();
     let held = kyozo::Kyozo::builder().state_file(&state).build().unwrap();
-    let mut up = Command::new(env!("CARGO_BIN_EXE_kyozo"))
+    let mut up = common::command()
         .args(["up", dir.to_str().unwrap()])
-        .env("NO_COLOR", "1")
-        .env_remove("KYOZO_STATE")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
