@@ -99,14 +99,14 @@ impl Detector for NativeHugo {
                 .with_evidence(config.clone(), "a Hugo configuration file");
             let h = &mut d.hints;
             h.framework = Some(Sourced::new("hugo".into(), config.clone()));
-            h.build_command = Some(Sourced::new("hugo --minify".into(), "default for hugo"));
-            h.start_command = Some(Sourced::new(
+            h.build_command = Some(Sourced::assumed("hugo --minify".into(), "hugo"));
+            h.start_command = Some(Sourced::assumed(
                 "hugo server --bind 0.0.0.0 --port 1313 --disableLiveReload".into(),
-                "default for hugo",
+                "hugo",
             ));
-            h.ports.push(Sourced::new(1313, "default for hugo"));
+            h.ports.push(Sourced::assumed(1313, "hugo"));
             h.env
-                .push(Sourced::new("HUGO_ENVIRONMENT".into(), "default for hugo"));
+                .push(Sourced::assumed("HUGO_ENVIRONMENT".into(), "hugo"));
             let text = view.text(&config).unwrap_or_default();
             if let Some(theme) = value_of(&text, &["theme"]) {
                 d = d.with_evidence(config.clone(), format!("theme {theme}"));

@@ -42,6 +42,17 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// An operation's work on the engine is done (or failed), but the store could not
+    /// record its outcome (a full disk, a store that refused an earlier write): the
+    /// state does not say what runs until a later operation finds it out.
+    #[error("{what}, but this could not be recorded in the state: {source}")]
+    NotRecorded {
+        /// What happened, which the state does not know.
+        what: String,
+        /// Why the state could not record it.
+        #[source]
+        source: StoreError,
+    },
     /// An endpoint could not listen on its address.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -49,6 +60,12 @@ pub enum Error {
         addr: std::net::SocketAddr,
         /// Why.
         source: std::io::Error,
+    },
+    /// The edge proxy could not be started or could not take a route.
+    #[error("{message}")]
+    Edge {
+        /// What failed, with the proxy's own words.
+        message: String,
     },
     /// No such record visible to the actor. A record of another team answers this too,
     /// so nothing leaks about other teams.

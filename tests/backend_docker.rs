@@ -34,6 +34,7 @@ fn httpd(name: &str, image: &str, cleanup: &Cleanup) -> ContainerSpec {
     spec.ports.push(PortSpec {
         container: 8080,
         host: None,
+        host_ip: None,
     });
     spec.labels = cleanup.labels();
     spec
@@ -62,6 +63,71 @@ async fn a_wrong_socket_is_a_clear_unavailable_error() {
         panic!("expected Unavailable, got {err:?}");
     };
     assert_eq!(endpoint, "unix:///nonexistent/docker.sock");
+    assert!(
+        err.to_string()
+            .starts_with("the container engine at unix:///nonexistent/docker.sock is unavailable"),
+        "{err}"
+    );
+}
+
+/// The engine's own error, reached through `source()` from what Kyozo returns.
+fn bollard_cause(err: &BackendError) -> Option<&bollard::errors::Error> {
+    std::error::Error::source(err)?.downcast_ref::<bollard::errors::Error>()
+}
+
+#[tokio::test]
+async fn an_engine_error_keeps_its_cause_and_its_message() {
+    let Some(engine) = engine().await else { return };
+    let ghost = format!("kyozo-test-never-made-{}", std::process::id());
+    let err = engine.inspect(&ghost).await.unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            BackendError::NotFound {
+                kind: "container",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("no container {ghost} on the engine")
+    );
+    let cause = bollard_cause(&err).unwrap_or_else(|| panic!("no bollard cause: {err:?}"));
+    assert!(
+        matches!(
+            cause,
+            bollard::errors::Error::DockerResponseServerError {
+                status_code: 404,
+                ..
+            }
+        ),
+        "{cause:?}"
+    );
+    // Through the umbrella error too: `Error::Backend` is transparent, so its source is
+    // the backend error's source.
+    let umbrella = kyozo::Error::from(err);
+    let cause = std::error::Error::source(&umbrella)
+        .and_then(|e| e.downcast_ref::<bollard::errors::Error>());
+    assert!(cause.is_some(), "{umbrella:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_engine_keeps_its_cause() {
+    let err = DockerBackend::connect_socket("/nonexistent/docker.sock")
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, BackendError::Unavailable { .. }), "{err:?}");
+    let cause = bollard_cause(&err).unwrap_or_else(|| panic!("no bollard cause: {err:?}"));
+    assert!(
+        matches!(
+            cause,
+            bollard::errors::Error::SocketNotFoundError(path) if path == "/nonexistent/docker.sock"
+        ),
+        "{cause:?}"
+    );
+    // The message stays what it was.
     assert!(
         err.to_string()
             .starts_with("the container engine at unix:///nonexistent/docker.sock is unavailable"),
@@ -143,7 +209,7 @@ async fn a_missing_image_is_pulled_and_a_failed_pull_says_why() {
     );
     spec.image = "kyozo-test/never-built:1".into();
     let err = engine.create(&spec).await.unwrap_err();
-    let BackendError::Pull { image, reason } = &err else {
+    let BackendError::Pull { image, reason, .. } = &err else {
         panic!("expected Pull, got {err:?}");
     };
     assert_eq!(image, "kyozo-test/never-built:1");
@@ -172,6 +238,7 @@ async fn a_failed_start_leaves_nothing_behind() {
     spec.ports = vec![PortSpec {
         container: 8080,
         host: Some(port),
+        host_ip: None,
     }];
     let id = engine.create(&spec).await.unwrap();
     let err = engine.start(&id).await.unwrap_err();
@@ -212,7 +279,7 @@ async fn a_build_streams_its_output_and_a_failing_step_says_why() {
         lines.iter().any(|l| l.contains("building-step-one")),
         "{lines:?}"
     );
-    let BackendError::Build { tag, message } = &err else {
+    let BackendError::Build { tag, message, .. } = &err else {
         panic!("expected a build error, got {err:?}");
     };
     assert_eq!(tag, &spec.tag);
@@ -241,4 +308,32 @@ async fn a_build_streams_its_output_and_a_failing_step_says_why() {
     assert_eq!(built.as_deref(), Some(id.as_str()));
     engine.remove_image(&spec.tag).await.unwrap();
     engine.remove_image(&spec.tag).await.unwrap();
+}
+
+/// Two processes deploying at once each make their workspace's network (each its own
+/// `DockerBackend`, so no lock of this process serialises them): the engine lets the
+/// name repeat, and every caller must still end with the one network that stays.
+#[tokio::test]
+async fn backends_that_make_one_network_at_once_agree_on_one() {
+    let Some(first) = engine().await else { return };
+    let mut backends = vec![first];
+    for _ in 0..3 {
+        backends.push(DockerBackend::connect().await.unwrap());
+    }
+    let cleanup = Cleanup::new();
+    let name = format!("kyozo-test-race-{}", cleanup.run);
+    let labels = cleanup.labels();
+    let ids = futures_util::future::join_all(
+        backends
+            .iter()
+            .map(|backend| backend.create_network(&name, &labels)),
+    )
+    .await
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .unwrap();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    let listed = backends[0].list_networks(&labels).await.unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0].id, ids[0]);
 }

@@ -374,8 +374,9 @@ async fn containers_with_forged_labels_are_not_the_services() {
     );
 }
 
-/// A service the topology engine found in a folder is created from the analysis and
-/// deploys as found: its Dockerfile, its port, a TCP check of that port.
+/// A service the topology engine found in a folder deploys through its plan (the one
+/// road: analysis, plan, `apply`) as found: its Dockerfile, its port, a TCP check of
+/// that port; the service holds exactly the plan's spec.
 #[tokio::test]
 async fn a_service_found_by_an_analysis_deploys_as_found() {
     let Some(engine) = engine().await else { return };
@@ -389,9 +390,17 @@ async fn a_service_found_by_an_analysis_deploys_as_found() {
     ws.root = Some(root.clone());
     kyozo.store().put_workspace(&ws).unwrap();
     let (topology, _) = kyozo.analyze(owner.actor(), &ws, &root).unwrap();
-    let found = &topology.services[0];
+    let mut plan = kyozo::plan::Planner::new().plan(&topology);
+    let planned = &mut plan.services[0];
+    assert_eq!(
+        planned.spec.ports,
+        vec![kyozo::model::PortMapping::new(8080, Some(8080))]
+    );
+    // Published on a host port the engine picks: this machine's 8080 may be taken.
+    planned.spec.ports[0].host_port = None;
     let s = kyozo
-        .create_service_from(owner.actor(), team.id, ws.id, found)
+        .apply(owner.actor(), team.id, ws.id, planned)
+        .await
         .unwrap();
     assert_eq!(s.config.dockerfile.as_deref(), Some("Dockerfile".as_ref()));
     assert_eq!(s.ports, vec![kyozo::model::PortMapping::new(8080, None)]);
@@ -399,8 +408,95 @@ async fn a_service_found_by_an_analysis_deploys_as_found() {
         s.health_check.as_ref().map(|h| &h.probe),
         Some(&kyozo::model::HealthProbe::Tcp { port: 8080 })
     );
+    assert_eq!(
+        kyozo::plan::DeploySpec::from_service(&s),
+        planned.spec.resolved()
+    );
     let deployed = kyozo.deploy(owner.actor(), team.id, s.id).await.unwrap();
     assert!(deployed.health_gated);
     let answer = get(deployed.containers[0].1[&8080]).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+}
+
+/// A plan's labels go on the containers of its service and on the image the runtime
+/// builds for it; Kyozo's own labels always win over a plan label of the same name, and
+/// a plan cannot add one Kyozo did not set: the labels come from a folder's detection,
+/// and Kyozo finds its containers by its labels.
+#[tokio::test]
+async fn a_plans_labels_are_on_its_containers_and_image_but_never_kyozos() {
+    use kyozo::backend::{LABEL_ROOT, LABEL_WORKSPACE};
+    use kyozo::plan::STACK_LABEL;
+    use kyozo::runtime::LABEL_EDGE;
+    let Some(engine) = engine().await else { return };
+    let (kyozo, backend) = kyozo_on(engine).await;
+    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let _cleanup = Cleanup::for_label(LABEL_TEAM, team.id.to_string());
+    let mut ws = kyozo
+        .create_workspace(owner.actor(), team.id, "site")
+        .unwrap();
+    let root = runtime::fixture("deploy-httpd");
+    ws.root = Some(root.clone());
+    kyozo.store().put_workspace(&ws).unwrap();
+    let (topology, _) = kyozo.analyze(owner.actor(), &ws, &root).unwrap();
+    let mut plan = kyozo::plan::Planner::new().plan(&topology);
+    let planned = &mut plan.services[0];
+    planned.spec.ports[0].host_port = None;
+    let stack = planned.spec.labels[STACK_LABEL].clone();
+    let forged = |labels: &mut std::collections::BTreeMap<String, String>, own: (&str, &str)| {
+        labels.insert(own.0.into(), own.1.into());
+        for key in [
+            LABEL_TEAM,
+            LABEL_WORKSPACE,
+            LABEL_SERVICE,
+            LABEL_ROOT,
+            LABEL_EDGE,
+        ] {
+            labels.insert(key.into(), "forged".into());
+        }
+    };
+    forged(&mut planned.spec.labels, ("org.example.tier", "web"));
+    forged(
+        &mut planned.spec.build.as_mut().unwrap().labels,
+        ("org.example.built-by", "plan"),
+    );
+    let s = kyozo
+        .apply(owner.actor(), team.id, ws.id, planned)
+        .await
+        .unwrap();
+    let deployed = kyozo.deploy(owner.actor(), team.id, s.id).await.unwrap();
+
+    let kyozos = |labels: &std::collections::BTreeMap<String, String>| {
+        assert_eq!(labels.get(LABEL_TEAM), Some(&team.id.to_string()));
+        assert_eq!(labels.get(LABEL_WORKSPACE), Some(&ws.id.to_string()));
+        assert_eq!(labels.get(LABEL_SERVICE), Some(&s.id.to_string()));
+        assert_eq!(
+            labels.get(LABEL_ROOT).map(String::as_str),
+            root.to_str(),
+            "{labels:?}"
+        );
+        assert_eq!(labels.get(LABEL_EDGE), None, "{labels:?}");
+        assert_eq!(labels.get(STACK_LABEL), Some(&stack), "{labels:?}");
+    };
+    let container = backend.inspect(&deployed.containers[0].0).await.unwrap();
+    kyozos(&container.labels);
+    assert_eq!(
+        container.labels.get("org.example.tier").map(String::as_str),
+        Some("web")
+    );
+    let images = backend
+        .list_images(&std::collections::BTreeMap::from([(
+            LABEL_SERVICE.to_string(),
+            s.id.to_string(),
+        )]))
+        .await
+        .unwrap();
+    let image = images
+        .iter()
+        .find(|i| i.tags.contains(&deployed.image))
+        .unwrap_or_else(|| panic!("{} among {images:?}", deployed.image));
+    kyozos(&image.labels);
+    assert_eq!(
+        image.labels.get("org.example.built-by").map(String::as_str),
+        Some("plan")
+    );
 }

@@ -53,15 +53,124 @@ fn render(plan: &kyozo::plan::Plan) -> String {
     out
 }
 
+/// The plan of one fixture against its snapshot.
+fn plan_matches_its_snapshot(name: &str) {
+    let topology = common::analyze(name);
+    let plan = Planner::new().plan(&topology);
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!(format!("plan-{name}"), render(&plan));
+    });
+}
+
+/// One test per fixture, so one failing snapshot does not hide the others.
+macro_rules! plan_snapshots {
+    ($($test:ident => $fixture:literal,)*) => {
+        /// The fixtures the tests below cover.
+        const SNAPSHOTTED: &[&str] = &[$($fixture),*];
+        mod plan_of {
+            $(
+                #[test]
+                fn $test() {
+                    super::plan_matches_its_snapshot($fixture);
+                }
+            )*
+        }
+    };
+}
+
+plan_snapshots! {
+    clojure_deps => "clojure-deps",
+    clojure_lein => "clojure-lein",
+    compose_invalid => "compose-invalid",
+    compose_override => "compose-override",
+    compose_stack => "compose-stack",
+    cpp_cmake_exe => "cpp-cmake-exe",
+    cpp_cmake_library => "cpp-cmake-library",
+    cpp_makefile => "cpp-makefile",
+    cpp_meson => "cpp-meson",
+    crystal_invalid_manifest => "crystal-invalid-manifest",
+    crystal_kemal => "crystal-kemal",
+    dart_flutter_web => "dart-flutter-web",
+    dart_shelf => "dart-shelf",
+    dart_workspace => "dart-workspace",
+    deno_basic => "deno-basic",
+    deno_fresh => "deno-fresh",
+    docker_basic => "docker-basic",
+    docker_multistage_node => "docker-multistage-node",
+    docker_subfolder_go => "docker-subfolder-go",
+    dotnet_aspnet => "dotnet-aspnet",
+    dotnet_solution => "dotnet-solution",
+    elixir_phoenix => "elixir-phoenix",
+    elixir_umbrella => "elixir-umbrella",
+    gleam_basic => "gleam-basic",
+    go_basic => "go-basic",
+    go_cmd_layout => "go-cmd-layout",
+    go_invalid_gomod => "go-invalid-gomod",
+    go_library => "go-library",
+    go_no_gomod => "go-no-gomod",
+    go_work => "go-work",
+    haskell_cabal_exe => "haskell-cabal-exe",
+    haskell_cabal_library => "haskell-cabal-library",
+    haskell_cabal_workspace => "haskell-cabal-workspace",
+    haskell_stack_scotty => "haskell-stack-scotty",
+    java_gradle_multiproject => "java-gradle-multiproject",
+    java_maven_multimodule => "java-maven-multimodule",
+    java_spring_gradle => "java-spring-gradle",
+    java_spring_maven => "java-spring-maven",
+    kotlin_ktor_gradle => "kotlin-ktor-gradle",
+    node_angular => "node-angular",
+    node_astro_node => "node-astro-node",
+    node_astro_static => "node-astro-static",
+    node_corepack_mismatch => "node-corepack-mismatch",
+    node_cra => "node-cra",
+    node_express_npm => "node-express-npm",
+    node_fastify_bun => "node-fastify-bun",
+    node_invalid_package_json => "node-invalid-package-json",
+    node_monorepo_turbo_pnpm => "node-monorepo-turbo-pnpm",
+    node_nestjs_yarn => "node-nestjs-yarn",
+    node_nextjs_pnpm => "node-nextjs-pnpm",
+    node_no_lockfile => "node-no-lockfile",
+    node_npm_workspaces => "node-npm-workspaces",
+    node_nuxt => "node-nuxt",
+    node_remix => "node-remix",
+    node_sveltekit => "node-sveltekit",
+    node_vite_spa => "node-vite-spa",
+    php_laravel => "php-laravel",
+    php_plain => "php-plain",
+    php_symfony => "php-symfony",
+    plan_flask => "plan-flask",
+    plan_node => "plan-node",
+    procfile_basic => "procfile-basic",
+    python_django_poetry => "python-django-poetry",
+    python_fastapi_uv => "python-fastapi-uv",
+    python_flask_pip => "python-flask-pip",
+    python_invalid_pyproject => "python-invalid-pyproject",
+    python_pdm => "python-pdm",
+    python_pipenv => "python-pipenv",
+    python_requirements_only_script => "python-requirements-only-script",
+    python_streamlit => "python-streamlit",
+    python_uv_workspace => "python-uv-workspace",
+    ruby_rack => "ruby-rack",
+    ruby_rails => "ruby-rails",
+    ruby_sinatra => "ruby-sinatra",
+    rust_axum => "rust-axum",
+    rust_invalid_cargo_toml => "rust-invalid-cargo-toml",
+    rust_workspace => "rust-workspace",
+    scala_play => "scala-play",
+    scala_sbt => "scala-sbt",
+    shell_start_sh => "shell-start-sh",
+    static_index => "static-index",
+    static_staticfile => "static-staticfile",
+    swift_cli => "swift-cli",
+    swift_vapor => "swift-vapor",
+    zig_exe => "zig-exe",
+    zig_library => "zig-library",
+}
+
+/// A fixture added to `tests/fixtures` gets a snapshot test here too.
 #[test]
-fn plans_of_the_fixtures_match_their_snapshots() {
-    for name in fixtures() {
-        let topology = common::analyze(&name);
-        let plan = Planner::new().plan(&topology);
-        insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
-            insta::assert_snapshot!(format!("plan-{name}"), render(&plan));
-        });
-    }
+fn every_fixture_has_a_plan_snapshot_test() {
+    assert_eq!(SNAPSHOTTED, fixtures());
 }
 
 #[test]
@@ -353,5 +462,112 @@ fn base_images_and_templates_can_be_replaced() {
         ),
         "{}",
         file.contents
+    );
+}
+
+/// The planner reads what the detectors saw, never the disk again: a folder changed
+/// between the analysis and the plan is planned as it was analysed (its start script,
+/// its dependencies, its Staticfile, the absence of a compose file).
+#[test]
+fn the_plan_reads_what_the_detectors_saw() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write_files(
+        root,
+        &[
+            (
+                "api/package.json",
+                r#"{"name": "api", "scripts": {"start": "node server.js"}}"#,
+            ),
+            (
+                "api/server.js",
+                "require('http').createServer().listen(3000)\n",
+            ),
+            ("site/Staticfile", "root: public\n"),
+            ("site/public/index.html", "<p>hi</p>\n"),
+        ],
+    );
+    let topology = analyze(root);
+    // Changed on disk after the analysis.
+    write_files(
+        root,
+        &[
+            (
+                "api/package.json",
+                r#"{"name": "api", "scripts": {"start": "node other.js"}, "dependencies": {"left-pad": "1"}}"#,
+            ),
+            ("site/Staticfile", "root: elsewhere\n"),
+            (
+                "compose.yaml",
+                "services:\n  api:\n    build: ./api\n    ports: ['9999:3000']\n",
+            ),
+        ],
+    );
+    let plan = Planner::new().plan(&topology);
+    let dockerfile = |name: &str| match &plan
+        .services
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap()
+        .source
+    {
+        ImageSource::Generated { file } => file.contents.clone(),
+        other => panic!("{name}: {other:?}"),
+    };
+    let api = dockerfile("api");
+    assert!(api.contains("node server.js"), "{api}");
+    assert!(!api.contains("other.js") && !api.contains("npm"), "{api}");
+    let site = dockerfile("site");
+    assert!(
+        site.contains("public") && !site.contains("elsewhere"),
+        "{site}"
+    );
+    assert_eq!(plan.user_compose, None);
+    assert!(plan.user_services.is_empty());
+}
+
+/// A template given for a stack Kyozo has none for (crystal here; a plugin's made-up
+/// stack alike) plans that stack's services with it, with the base image the map gives
+/// the stack.
+#[test]
+fn a_template_for_a_stack_kyozo_has_none_for_is_used() {
+    let topology = common::analyze("crystal-kemal");
+    assert_eq!(topology.services[0].language, "crystal");
+    let without = Planner::new().plan(&topology);
+    assert!(without.services.is_empty(), "{:?}", without.services);
+    assert!(codes(&without).contains(&"no-template"));
+
+    let mut templates = Templates::default();
+    templates
+        .set(
+            "crystal",
+            "FROM {{ base }}\n# {{ stack }} service {{ name }}\nCMD {{ start | json }}\n",
+        )
+        .unwrap();
+    let plan = Planner::new()
+        .with_images(BaseImages::default().set("crystal", "mirror.corp/crystal:1"))
+        .with_templates(templates)
+        .plan(&topology);
+    assert!(
+        !codes(&plan).contains(&"no-template"),
+        "{:?}",
+        plan.recommendations
+    );
+    let ImageSource::Generated { file } = &plan.services[0].source else {
+        panic!("{:?}", plan.services)
+    };
+    assert!(
+        file.contents
+            .starts_with("FROM mirror.corp/crystal:1\n# crystal service todo-api\nCMD "),
+        "{}",
+        file.contents
+    );
+    assert_eq!(
+        plan.services[0]
+            .spec
+            .labels
+            .get("dev.kyozo.stack")
+            .map(String::as_str),
+        Some("crystal")
     );
 }

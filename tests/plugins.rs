@@ -10,7 +10,7 @@ mod plugins;
 use std::sync::Arc;
 
 use kyozo::topology::wasm::{PluginConfig, PluginHost, PluginSource};
-use kyozo::topology::{ProjectView, TopologyEngine};
+use kyozo::topology::{ProjectView, Provenance, TopologyEngine};
 use plugins::{detectors, host, plugin};
 
 fn fixture(plugin: &str, name: &str) -> std::path::PathBuf {
@@ -35,7 +35,7 @@ fn hugo_finds_a_hugo_site_with_its_version_theme_and_folders() {
     assert_eq!(h.runtime_version.as_ref().unwrap().value, "0.121.1");
     assert_eq!(
         h.runtime_version.as_ref().unwrap().source,
-        "netlify.toml build.environment.HUGO_VERSION"
+        Provenance::plugin("hugo", "netlify.toml build.environment.HUGO_VERSION")
     );
     assert_eq!(h.framework.as_ref().unwrap().value, "hugo");
     assert_eq!(h.ports[0].value, 1313);
@@ -88,7 +88,10 @@ fn jekyll_finds_a_blog_and_a_github_pages_site() {
     assert_eq!(d.language, "ruby");
     assert_eq!(d.hints.framework.as_ref().unwrap().value, "jekyll");
     assert_eq!(d.hints.ports[0].value, 4001);
-    assert_eq!(d.hints.ports[0].source, "_config.yml port");
+    assert_eq!(
+        d.hints.ports[0].source,
+        Provenance::plugin("jekyll", "_config.yml port")
+    );
     assert_eq!(d.hints.runtime_version.as_ref().unwrap().value, "3.2.2");
     assert_eq!(
         d.hints.start_command.as_ref().unwrap().value,
@@ -101,9 +104,13 @@ fn jekyll_finds_a_blog_and_a_github_pages_site() {
     let d = &pages.detections[0];
     assert_eq!(
         d.hints.framework.as_ref().unwrap().source,
-        "Gemfile gem github-pages"
+        Provenance::plugin("jekyll", "Gemfile gem github-pages")
     );
-    assert_eq!(d.hints.ports[0].source, "default for jekyll");
+    assert_eq!(
+        d.hints.ports[0].source,
+        Provenance::plugin("jekyll", "default for jekyll")
+    );
+    assert!(d.hints.ports[0].is_default());
 }
 
 #[test]
@@ -117,7 +124,9 @@ fn a_plugin_is_skipped_on_a_project_without_the_files_it_reads() {
 }
 
 /// A Hugo site with a package.json for its CSS tooling: the Node built-in says Node,
-/// the plugin says Hugo. Both are scored in one merge; the evidence says who said what.
+/// the plugin says Hugo (more sure of itself). A plugin never overrides a built-in
+/// unless trusted: the service stays Node and Hugo is a rival, shown; trusted, the
+/// more confident claim wins and Node is the rival, lowering the confidence.
 #[test]
 fn a_plugin_and_a_builtin_that_disagree_are_scored_together() {
     let root =
@@ -126,8 +135,41 @@ fn a_plugin_and_a_builtin_that_disagree_are_scored_together() {
     assert_eq!(builtin_only.services.len(), 1);
     assert_eq!(builtin_only.services[0].language, "node");
 
-    let hugo = host().load(plugin("hugo")).unwrap();
-    let engine = TopologyEngine::new().with_detector(Arc::new(hugo));
+    // Not trusted: the built-in's service, the plugin's claim beside it.
+    let hugo = Arc::new(host().load(plugin("hugo")).unwrap());
+    let t = TopologyEngine::new()
+        .with_detector(hugo.clone())
+        .analyze(&root)
+        .unwrap();
+    let s = &t.services[0];
+    assert_eq!(s.language, "node", "{s:#?}");
+    // Nothing of the built-in's service changed but the rival beside it.
+    let mut without_rival = s.clone();
+    without_rival.rivals.clear();
+    assert_eq!(without_rival, builtin_only.services[0]);
+    assert_eq!(s.rivals.len(), 1, "{:#?}", s.rivals);
+    let rival = &s.rivals[0];
+    assert_eq!(
+        (rival.detector.as_str(), rival.language.as_str()),
+        ("plugin:hugo", "hugo")
+    );
+    assert!(
+        rival
+            .evidence
+            .iter()
+            .any(|e| e.path == "hugo.toml" && e.detector == "plugin:hugo")
+    );
+    let rec = t
+        .recommendations
+        .iter()
+        .find(|r| r.code == "two-stacks")
+        .expect("a two-stacks recommendation");
+    assert!(rec.message.contains("by plugin:hugo"), "{}", rec.message);
+
+    // Trusted: the more confident claim wins.
+    let engine = TopologyEngine::new()
+        .with_detector(hugo)
+        .with_trusted_plugin("hugo");
     let t = engine.analyze(&root).unwrap();
     assert_eq!(t.services.len(), 1, "{t:#?}");
     let s = &t.services[0];

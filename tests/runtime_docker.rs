@@ -24,21 +24,7 @@ use kyozo::model::{
 use kyozo::runtime::UpdateStrategy;
 
 use docker::{Cleanup, engine};
-use runtime::{change, event_within, get, http_on_8080, kyozo_on, service};
-
-/// The body of an HTTP answer.
-fn body(answer: &str) -> &str {
-    answer.split("\r\n\r\n").nth(1).unwrap_or("").trim()
-}
-
-/// A free TCP port on 127.0.0.1 (free when asked).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use runtime::{body, change, event_within, free_port, get, http_on_8080, kyozo_on, service};
 
 // Two worker threads: the endpoint forwards while the test blocks on its requests.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,7 +143,7 @@ async fn a_fixed_host_port_is_recreated_and_restored_when_the_new_deployment_fai
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("exited (code 3)"), "{err}");
+    assert!(err.contains("exited with code 3"), "{err}");
     assert_eq!(body(&get(host).unwrap()), "version 2");
     assert_eq!(
         kyozo.service(owner.actor(), s.team, s.id).unwrap().status,
@@ -302,13 +288,13 @@ async fn operations_that_fail_part_way_are_recorded() {
         .await
         .unwrap_err()
         .to_string();
-    assert!(err.contains("exited (code 4)"), "{err}");
+    assert!(err.contains("exited with code 4"), "{err}");
     let events = kyozo.events(owner.actor(), s.team, s.id, 1).unwrap();
     assert_eq!(events[0].kind, EventKind::OperationFailed);
     assert_eq!(events[0].payload, EventPayload::Scaled { from: 1, to: 1 });
     let error = events[0].error.as_ref().unwrap();
     assert_eq!(error.details["operation"], "scale");
-    assert!(error.message.contains("exited (code 4)"));
+    assert!(error.message.contains("exited with code 4"));
     let now = kyozo.service(owner.actor(), s.team, s.id).unwrap();
     assert_eq!(now.status, ServiceStatus::Running);
     assert_eq!(now.container_ids, vec![deployed.containers[0].0.clone()]);

@@ -8,7 +8,7 @@ mod common;
 
 use common::ports;
 
-use kyozo::topology::Strategy;
+use kyozo::topology::{Provenance, Strategy};
 
 fn command(c: &Option<kyozo::topology::Sourced<String>>) -> &str {
     c.as_ref().map(|c| c.value.as_str()).unwrap_or_default()
@@ -32,7 +32,7 @@ fn go_basic() {
     assert_eq!(s.package_manager.as_deref(), Some("go"));
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("1.22.4", "go.mod toolchain directive")
     );
     assert_eq!(command(&s.build_command), "go build -o /app/server .");
@@ -57,7 +57,7 @@ fn go_cmd_layout() {
     assert_eq!(ports(s), vec![(3000, "cmd/api/main.go listen address")]);
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("1.21.5", "go.mod go directive")
     );
     assert_eq!(s.backing_services, vec!["redis"]);
@@ -135,7 +135,7 @@ fn rust_axum() {
     assert_eq!(s.package_manager.as_deref(), Some("cargo"));
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("1.79.0", "rust-toolchain.toml channel")
     );
     assert_eq!(command(&s.build_command), "cargo build --release --locked");
@@ -164,7 +164,7 @@ fn rust_workspace() {
     assert_eq!(api.backing_services, vec!["mysql"]);
     let v = api.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("1.78", "Cargo.toml workspace.package.rust-version")
     );
     assert!(codes(&t, "shop-api").contains(&"several-bins"));
@@ -172,7 +172,10 @@ fn rust_workspace() {
     assert_eq!(worker.backing_services, vec!["rabbitmq"]);
     assert!(worker.ports.is_empty());
     let v = worker.runtime_version.as_ref().unwrap();
-    assert_eq!(v.source, "Cargo.toml workspace.package.rust-version");
+    assert_eq!(
+        v.source,
+        Provenance::declared("Cargo.toml workspace.package.rust-version")
+    );
     assert_eq!(t.services.len(), 2, "xtask is a tool, not a service");
     let libs: Vec<&str> = t.shared_packages.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(libs, vec!["shop-core", "xtask"]);
@@ -188,7 +191,7 @@ fn java_spring_maven() {
     assert_eq!(s.package_manager.as_deref(), Some("maven"));
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("17", "pom.xml java.version")
     );
     assert_eq!(command(&s.build_command), "./mvnw -B -DskipTests package");
@@ -228,7 +231,7 @@ fn java_spring_gradle() {
     // .java-version pins the JDK over the toolchain's 21.
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("21.0.3", ".java-version")
     );
     assert_eq!(command(&s.build_command), "./gradlew bootJar");
@@ -249,7 +252,7 @@ fn kotlin_ktor_gradle() {
     assert_eq!(s.framework, None, "ktor is not in Kyozo's framework list");
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("17", "build.gradle.kts java toolchain")
     );
     assert_eq!(command(&s.build_command), "./gradlew buildFatJar");
@@ -294,7 +297,7 @@ fn java_maven_multimodule() {
     assert_eq!(api.backing_services, vec!["mysql"]);
     let v = api.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("17.0.10+7", ".tool-versions java")
     );
     let batch = common::service(&t, "orders-batch");
@@ -326,7 +329,7 @@ fn java_gradle_multiproject() {
     // The root's `subprojects { java { toolchain } }` applies to the app.
     let v = app.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("17", "build.gradle java toolchain")
     );
     // postgresql comes from a catalog bundle.
@@ -352,7 +355,7 @@ fn scala_sbt() {
     assert_eq!(s.package_manager.as_deref(), Some("sbt"));
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("2.13.12", "build.sbt scalaVersion")
     );
     assert_eq!(command(&s.build_command), "sbt assembly");
@@ -404,7 +407,7 @@ fn clojure_lein() {
     // The JDK pinned with sdkman.
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("21.0.2", ".sdkmanrc java")
     );
     assert_eq!(s.backing_services, vec!["postgres", "redis"]);
@@ -444,7 +447,7 @@ fn dotnet_aspnet() {
     // global.json beats TargetFramework.
     let v = s.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("8.0.204", "global.json sdk.version")
     );
     assert_eq!(command(&s.install_command), "dotnet restore --locked-mode");
@@ -477,7 +480,7 @@ fn dotnet_solution() {
     );
     let v = web.runtime_version.as_ref().unwrap();
     assert_eq!(
-        (v.value.as_str(), v.source.as_str()),
+        (v.value.as_str(), v.source.to_string().as_str()),
         ("7.0", "Directory.Build.props TargetFramework net7.0")
     );
     assert_eq!(web.backing_services, vec!["mongodb"]);
@@ -512,10 +515,11 @@ fn go_no_gomod() {
     let t = snapshot!("go-no-gomod");
     let s = &t.services[0];
     assert_eq!(s.language, "go");
-    assert!(s.confidence < 0.5, "{}", s.confidence);
+    // A program that builds (in a module made for the build): `up` deploys it.
+    assert!(s.confidence >= 0.5, "{}", s.confidence);
     assert_eq!(command(&s.build_command), "go build -o /app/server main.go");
     assert_eq!(ports(s), vec![(8081, "main.go listen address")]);
     let codes: Vec<&str> = t.recommendations.iter().map(|r| r.code.as_str()).collect();
     assert!(codes.contains(&"no-go-mod"), "{codes:?}");
-    assert!(codes.contains(&"low-confidence"), "{codes:?}");
+    assert!(!codes.contains(&"low-confidence"), "{codes:?}");
 }

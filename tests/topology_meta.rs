@@ -7,7 +7,7 @@ mod common;
 
 use common::{env, ports};
 
-use kyozo::topology::{Strategy, Topology};
+use kyozo::topology::{Provenance, Strategy, Topology};
 
 fn recommendation<'a>(t: &'a Topology, service: &str, code: &str) -> Vec<&'a str> {
     t.recommendations
@@ -39,18 +39,24 @@ fn docker_basic() {
         start.value,
         "datasette serve --host 0.0.0.0 --port 8001 --metadata metadata.yml /data"
     );
-    assert_eq!(start.source, "Dockerfile CMD");
+    assert_eq!(start.source, Provenance::declared("Dockerfile CMD"));
     let health = s.healthcheck.as_ref().unwrap();
     assert!(
         health
             .value
             .starts_with("python -c \"import urllib.request;")
     );
-    assert_eq!(health.source, "Dockerfile HEALTHCHECK");
+    assert_eq!(
+        health.source,
+        Provenance::declared("Dockerfile HEALTHCHECK")
+    );
     // FROM python:${PYTHON_VERSION}-slim with the global ARG default.
     let runtime = s.runtime_version.as_ref().unwrap();
     assert_eq!(runtime.value, "3.12");
-    assert_eq!(runtime.source, "Dockerfile FROM python:3.12-slim");
+    assert_eq!(
+        runtime.source,
+        Provenance::declared("Dockerfile FROM python:3.12-slim")
+    );
     assert_eq!(env(s), vec!["DATASETTE_SECRET_FILE", "PORT"]);
     assert!(
         s.evidence
@@ -74,13 +80,16 @@ fn docker_multistage_node() {
     // The final stage's CMD beats package.json's start script.
     let start = s.start_command.as_ref().unwrap();
     assert_eq!(
-        (start.value.as_str(), start.source.as_str()),
+        (start.value.as_str(), start.source.to_string().as_str()),
         ("node server.js", "Dockerfile CMD")
     );
     // Resolved through `runner` → `base` → node:${NODE_VERSION}-alpine.
     let runtime = s.runtime_version.as_ref().unwrap();
     assert_eq!(runtime.value, "20.11.1");
-    assert_eq!(runtime.source, "Dockerfile FROM node:20.11.1-alpine");
+    assert_eq!(
+        runtime.source,
+        Provenance::declared("Dockerfile FROM node:20.11.1-alpine")
+    );
     for name in ["HOSTNAME", "NODE_ENV", "NEXT_TELEMETRY_DISABLED", "PORT"] {
         assert!(env(s).contains(&name), "{name}");
     }
@@ -104,13 +113,16 @@ fn docker_subfolder_go() {
     assert_eq!(ports(s), vec![(9000, "Dockerfile EXPOSE")]);
     let start = s.start_command.as_ref().unwrap();
     assert_eq!(
-        (start.value.as_str(), start.source.as_str()),
+        (start.value.as_str(), start.source.to_string().as_str()),
         ("/shortener", "Dockerfile ENTRYPOINT")
     );
     // The final image is distroless: the toolchain version is the build stage's.
     let runtime = s.runtime_version.as_ref().unwrap();
     assert_eq!(runtime.value, "1.22");
-    assert_eq!(runtime.source, "Dockerfile FROM golang:1.22-alpine");
+    assert_eq!(
+        runtime.source,
+        Provenance::declared("Dockerfile FROM golang:1.22-alpine")
+    );
     assert!(s.backing_services.contains(&"redis".to_string()));
 }
 
@@ -132,7 +144,10 @@ fn compose_stack() {
     assert!(ports(web).contains(&(3000, "compose.yaml services.web.ports")));
     let health = web.healthcheck.as_ref().unwrap();
     assert_eq!(health.value, "wget -qO- http://localhost:3000/healthz");
-    assert_eq!(health.source, "compose.yaml services.web.healthcheck");
+    assert_eq!(
+        health.source,
+        Provenance::declared("compose.yaml services.web.healthcheck")
+    );
     assert!(env(web).contains(&"API_URL"));
     assert!(env(web).contains(&"SESSION_SECRET"));
     assert_eq!(web.depends_on, vec!["api"]);
@@ -141,7 +156,7 @@ fn compose_stack() {
     assert_eq!(worker.path, "web");
     let start = worker.start_command.as_ref().unwrap();
     assert_eq!(
-        (start.value.as_str(), start.source.as_str()),
+        (start.value.as_str(), start.source.to_string().as_str()),
         ("node worker.js", "compose.yaml services.worker.command")
     );
     assert_eq!(worker.backing_services, vec!["redis"]);
@@ -245,7 +260,10 @@ fn compose_override() {
             (8000, "compose.yaml services.app.ports"),
         ]
     );
-    assert_eq!(start.source, "compose.override.yaml services.app.command");
+    assert_eq!(
+        start.source,
+        Provenance::declared("compose.override.yaml services.app.command")
+    );
     assert!(
         app.evidence
             .iter()
@@ -259,7 +277,8 @@ fn compose_override() {
         mailpit
             .ports
             .iter()
-            .all(|p| p.source == "compose.override.yaml services.mailpit.ports")
+            .all(|p| p.source
+                == Provenance::declared("compose.override.yaml services.mailpit.ports"))
     );
     let mail_ports: Vec<u16> = mailpit.ports.iter().map(|p| p.port).collect();
     assert_eq!(mail_ports, vec![1025, 8025]);
@@ -306,7 +325,7 @@ fn procfile_basic() {
         start.value,
         "gunicorn app:app --bind 0.0.0.0:$PORT --workers 2 --access-logfile -"
     );
-    assert_eq!(start.source, "Procfile web");
+    assert_eq!(start.source, Provenance::declared("Procfile web"));
     let name = s.name.clone();
     let release = recommendation(&t, &name, "release-command");
     assert_eq!(release.len(), 1);
@@ -319,5 +338,9 @@ fn procfile_basic() {
         ]
     );
     // `$PORT` says nothing about the port: no port comes from the Procfile.
-    assert!(!s.ports.iter().any(|p| p.source.starts_with("Procfile")));
+    assert!(
+        !s.ports
+            .iter()
+            .any(|p| p.source.to_string().starts_with("Procfile"))
+    );
 }

@@ -16,10 +16,13 @@ fn build(s: &TopologyService) -> &str {
     s.build_command.as_ref().map_or("", |c| c.value.as_str())
 }
 
-fn runtime(s: &TopologyService) -> (&str, &str) {
-    s.runtime_version
-        .as_ref()
-        .map_or(("", ""), |v| (v.value.as_str(), v.source.as_str()))
+/// The runtime version and its source as the CLI shows it (leaked, so the assertions
+/// compare `&str` tuples; a test process is short-lived).
+fn runtime(s: &TopologyService) -> (&str, &'static str) {
+    s.runtime_version.as_ref().map_or(("", ""), |v| {
+        let shown: &'static str = Box::leak(v.source.to_string().into_boxed_str());
+        (v.value.as_str(), shown)
+    })
 }
 
 fn has_recommendation(t: &Topology, service: &str, code: &str) -> bool {

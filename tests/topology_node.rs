@@ -140,7 +140,7 @@ fn node_astro_static() {
     );
     assert_eq!(value(&s.build_command), Some("npm run build"));
     assert_eq!(ports(s)[0].0, 3000);
-    assert!(s.ports[0].source.starts_with("default"));
+    assert!(s.ports[0].source.is_default());
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn node_vite_spa() {
     assert_eq!(value(&s.start_command), Some("npx --yes serve -s build"));
     assert_eq!(value(&s.build_command), Some("pnpm run build"));
     assert_eq!(s.ports.len(), 1);
-    assert!(s.ports[0].source.starts_with("default"));
+    assert!(s.ports[0].source.is_default());
 }
 
 #[test]
@@ -334,7 +334,7 @@ fn node_no_lockfile() {
     let s = only(&t);
     assert_eq!(s.package_manager.as_deref(), Some("npm"));
     assert_eq!(value(&s.install_command), Some("npm install"));
-    assert!(source(&s.install_command).unwrap().starts_with("default"));
+    assert!(s.install_command.as_ref().unwrap().is_default());
     let note = t
         .recommendations
         .iter()
@@ -424,7 +424,7 @@ fn static_index() {
     let s = only(&t);
     assert_eq!(s.language, "staticfile");
     assert_eq!(s.path, ".");
-    assert_eq!(ports(s), vec![(80, "default for staticfile (nginx)")]);
+    assert_eq!(ports(s), vec![(80, "default for staticfile (caddy)")]);
     assert!(s.start_command.is_some());
     assert!((0.5..=0.7).contains(&s.confidence), "{}", s.confidence);
 }

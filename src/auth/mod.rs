@@ -1,47 +1,12 @@
-//! Who may do what. [`Actor`] names who acts; [`policy`] is the one place that decides.
+//! Who may do what. [`Actor`] (plain data of the model, which events record) names who
+//! acts; [`policy`] is the one place that decides.
 //! The runtime API ([`crate::Kyozo`]) applies it on every call, so every program built
 //! on the library gets the same rules.
 
 pub mod policy;
 
-use std::fmt;
-
-use serde::{Deserialize, Serialize};
-
-use crate::model::{MemberId, TeamId};
-
+pub use crate::model::Actor;
 pub use policy::{Decision, Operation, Target};
-
-/// Who performs an operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum Actor {
-    /// Kyozo itself (the manager's loops, reconciliation). Allowed everything.
-    System,
-    /// A member of a team, acting with the role the store holds for them.
-    Member {
-        /// The member's team.
-        team: TeamId,
-        /// The membership.
-        member: MemberId,
-    },
-}
-
-impl Actor {
-    /// A member of `team`.
-    pub fn member(team: TeamId, member: MemberId) -> Self {
-        Actor::Member { team, member }
-    }
-}
-
-impl fmt::Display for Actor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Actor::System => f.write_str("system"),
-            Actor::Member { member, .. } => write!(f, "member {member}"),
-        }
-    }
-}
 
 /// The actor was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,6 +30,6 @@ pub enum AuthError {
         /// Who asked.
         actor: Actor,
         /// The team it claimed.
-        team: TeamId,
+        team: crate::model::TeamId,
     },
 }

@@ -54,11 +54,13 @@ pub enum Operation {
     ManagePermissions,
     /// Add, remove or change members of the team.
     ManageMembers,
+    /// Read the values of a service's settings (`kyozo env list --reveal`): secrets.
+    RevealSecrets,
 }
 
 impl Operation {
     /// Every operation, in the order of the docs' table.
-    pub const ALL: [Operation; 16] = [
+    pub const ALL: [Operation; 17] = [
         Operation::Analyze,
         Operation::CreateWorkspace,
         Operation::CreateService,
@@ -75,6 +77,7 @@ impl Operation {
         Operation::ReadEvents,
         Operation::ManagePermissions,
         Operation::ManageMembers,
+        Operation::RevealSecrets,
     ];
 
     /// The operation's name (`read_logs`), as in the docs' table.
@@ -96,6 +99,7 @@ impl Operation {
             Operation::ReadEvents => "read_events",
             Operation::ManagePermissions => "manage_permissions",
             Operation::ManageMembers => "manage_members",
+            Operation::RevealSecrets => "reveal_secrets",
         }
     }
 
@@ -114,7 +118,8 @@ impl Operation {
             | Operation::CreateWorkspace
             | Operation::CreateService
             | Operation::ManagePermissions
-            | Operation::ManageMembers => None,
+            | Operation::ManageMembers
+            | Operation::RevealSecrets => None,
         }
     }
 }
@@ -168,7 +173,7 @@ pub const fn role_allows(role: Role, op: Operation) -> bool {
     use Operation as O;
     match role {
         Role::Owner => true,
-        Role::Admin => !matches!(op, O::ManageMembers),
+        Role::Admin => !matches!(op, O::ManageMembers | O::RevealSecrets),
         Role::Member => matches!(
             op,
             O::Analyze

@@ -90,16 +90,18 @@ impl CircuitBreaker {
     /// Refuses the call while the circuit is open.
     fn admit(&self) -> Result<(), BackendError> {
         let mut state = self.state();
-        let refuse = |state: &State, wait: Duration| BackendError::Unavailable {
-            endpoint: state
-                .endpoint
-                .clone()
-                .unwrap_or_else(|| "the container engine".into()),
-            reason: format!(
-                "circuit open after {} failed calls in a row; the next call goes through in {} ms",
-                state.failures,
-                wait.as_millis()
-            ),
+        let refuse = |state: &State, wait: Duration| {
+            BackendError::unavailable(
+                state
+                    .endpoint
+                    .clone()
+                    .unwrap_or_else(|| "the container engine".into()),
+                format!(
+                    "circuit open after {} failed calls in a row; the next call goes through in {} ms",
+                    state.failures,
+                    wait.as_millis()
+                ),
+            )
         };
         match state.open_until {
             Some(until) if Instant::now() < until => Err(refuse(

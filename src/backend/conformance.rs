@@ -1,8 +1,11 @@
-//! The conformance suite: one set of checks every [`ContainerBackend`] must pass, run
-//! against a live engine. Kyozo's own tests run it against
-//! [`DockerBackend`](super::DockerBackend) and the same behind a
-//! [`CircuitBreaker`](super::CircuitBreaker);
-//! a new backend runs it too:
+//! The conformance suite: one set of checks every [`ContainerBackend`] must pass.
+//!
+//! It has two parts:
+//! - [`run`]: what **every** backend must do, whatever runs its containers. Kyozo's own
+//!   tests run it against [`DockerBackend`](super::DockerBackend), the same behind a
+//!   [`CircuitBreaker`](super::CircuitBreaker), and
+//!   [`MemoryBackend`](super::MemoryBackend); a new backend runs it too (with the
+//!   `testing` feature it is also `kyozo::testing::backend_conformance`):
 //!
 //! ```no_run
 //! # async fn check(backend: &dyn kyozo::backend::ContainerBackend) {
@@ -11,11 +14,18 @@
 //! # }
 //! ```
 //!
-//! `image` must be present on the engine and have a POSIX `sh` with `echo`, `sleep`,
-//! `cat`, `wget` and `httpd` (a busybox image does). Everything the suite makes carries the label
-//! `dev.kyozo.conformance=<run id>` and is removed at the end, whatever the outcome.
-//! Checks of what a backend's [`Capabilities`](super::Capabilities) say it cannot do are
-//! skipped.
+//! - [`run_engine`]: what only an engine that runs real processes can show: a container
+//!   reaching another over HTTP by its alias on a network, and a build that really runs
+//!   its `RUN` steps. `DockerBackend` runs it too; an in-memory backend does not.
+//!
+//! The shared checks give containers short POSIX `sh -c` scripts: `echo` (to stderr
+//! with `>&2`, to a file with `>`), `cat FILE`, `sleep`, `exit N` and `exec`. A backend
+//! runs them in a real shell (`image` must then have one: a busybox image does, and
+//! for [`run_engine`] `wget` and `httpd` too), or interprets them, as `MemoryBackend`
+//! does. Everything the suite makes carries the label `dev.kyozo.conformance=<run id>`
+//! and is removed at the end, whatever the outcome. Checks of what a backend's
+//! [`Capabilities`](super::Capabilities) say it cannot do are skipped, and the report
+//! says so.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -62,6 +72,26 @@ impl fmt::Display for Report {
 
 type Check = Result<(), String>;
 
+impl Report {
+    /// Runs `check` and records how it went, or records it as skipped without running
+    /// it when the backend is not `able` to do what it checks.
+    async fn check(
+        &mut self,
+        name: &'static str,
+        able: bool,
+        check: impl std::future::Future<Output = Check>,
+    ) {
+        if !able {
+            self.skipped.push(name);
+            return;
+        }
+        match check.await {
+            Ok(()) => self.passed.push(name),
+            Err(why) => self.failed.push((name, why)),
+        }
+    }
+}
+
 /// Fails the check with a message unless `cond` holds.
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {
@@ -77,7 +107,15 @@ struct Suite<'a> {
     run: String,
 }
 
-impl Suite<'_> {
+impl<'a> Suite<'a> {
+    fn new(backend: &'a dyn ContainerBackend, image: &str) -> Self {
+        Self {
+            backend,
+            image: image.to_string(),
+            run: uuid::Uuid::now_v7().simple().to_string(),
+        }
+    }
+
     fn labels(&self) -> BTreeMap<String, String> {
         BTreeMap::from([(LABEL_CONFORMANCE.to_string(), self.run.clone())])
     }
@@ -124,6 +162,7 @@ impl Suite<'_> {
             spec.ports.push(PortSpec {
                 container: 8080,
                 host: None,
+                host_ip: None,
             });
         }
         let id = self.started(&spec).await?;
@@ -353,6 +392,7 @@ impl Suite<'_> {
         first.ports.push(PortSpec {
             container: 8080,
             host: Some(port),
+            host_ip: None,
         });
         self.started(&first).await?;
         let mut second = self.spec("port-b", "exec sleep 600");
@@ -392,14 +432,17 @@ impl Suite<'_> {
         }
     }
 
-    async fn build_list_and_remove_images(&self) -> Check {
-        let dir = std::env::temp_dir().join(format!("kyozo-conformance-{}", self.run));
+    /// Builds the image `kyozo-conformance/<run>:<version>`: the suite's image with the
+    /// `RUN` step `step`, from a context folder made for it and removed after. Returns
+    /// its tag and how many progress reports the build gave.
+    async fn build(&self, version: &str, step: &str) -> Result<(String, usize), String> {
+        let dir = std::env::temp_dir().join(format!("kyozo-conformance-{}-{version}", self.run));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         let written = std::fs::write(
             dir.join("Dockerfile"),
-            format!("FROM {}\nRUN echo built > /built\n", self.image),
+            format!("FROM {}\nRUN {step}\n", self.image),
         );
-        let tag = format!("kyozo-conformance/{}:1", self.run);
+        let tag = format!("kyozo-conformance/{}:{version}", self.run);
         let mut lines = 0;
         let built = match written {
             Ok(()) => {
@@ -412,10 +455,20 @@ impl Suite<'_> {
                 };
                 self.backend.build_image(&spec, &mut |_| lines += 1).await
             }
-            Err(e) => Err(BackendError::Engine(e.to_string())),
+            Err(e) => Err(BackendError::engine(e.to_string())),
         };
         let _ = std::fs::remove_dir_all(&dir);
         built.map_err(|e| format!("build: {e}"))?;
+        Ok((tag, lines))
+    }
+
+    async fn build_list_and_remove_images(&self) -> Check {
+        // The step names this run: suites run at the same time on one engine share no
+        // cached layer that one removes while the other builds on it (the classic
+        // builder then fails with "failed to get digest").
+        let (tag, lines) = self
+            .build("1", &format!("echo built {} > /built", self.run))
+            .await?;
         ensure!(lines > 0, "a build reports its progress");
         let images = self
             .backend
@@ -460,6 +513,32 @@ impl Suite<'_> {
             again == id,
             "creating the same network again gives the same one"
         );
+        // Services deployed at the same time ask for their workspace's network at
+        // once: every ask gets the one network, none an error.
+        let racing = format!("kyozo-conformance-race-{}", self.run);
+        let labels = self.labels();
+        let asks = (0..4).map(|_| self.backend.create_network(&racing, &labels));
+        let ids = futures_util::future::join_all(asks).await;
+        let ids: Vec<String> = ids
+            .into_iter()
+            .collect::<Result<_, _>>()
+            .map_err(|e| format!("create_network, four at once: {e}"))?;
+        ensure!(
+            ids.windows(2).all(|w| w[0] == w[1]),
+            "four creations of one network at once give one network: {ids:?}"
+        );
+        let same_name = self
+            .backend
+            .list_networks(&labels)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|n| n.name == racing)
+            .count();
+        ensure!(
+            same_name == 1,
+            "one network named {racing}, not {same_name}"
+        );
         let listed = self
             .backend
             .list_networks(&self.labels())
@@ -470,27 +549,13 @@ impl Suite<'_> {
                 && n.labels.get(LABEL_MANAGED_BY).map(String::as_str) == Some("kyozo")),
             "list_networks finds it with its labels: {listed:?}"
         );
-        // One container answers on the network under an alias; another reaches it by
-        // that name.
-        let mut server = self.spec(
-            "net-server",
-            "mkdir -p /www && echo found-by-alias > /www/index.html && exec httpd -f -p 8080 -h /www",
-        );
-        server.network = Some(network.clone());
-        server.aliases = vec!["the-server".into()];
-        self.started(&server).await?;
-        let mut client = self.spec(
-            "net-client",
-            "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://the-server:8080/ && exit 0; sleep 0.5; done; exit 1",
-        );
-        client.network = Some(network.clone());
-        let id = self.started(&client).await?;
-        let code = self.backend.wait(&id).await.map_err(|e| e.to_string())?;
-        let said = self.said(&id).await;
-        ensure!(
-            code == 0 && said.iter().any(|l| l == "found-by-alias"),
-            "a container reaches another of its network by alias (exit {code}, said {said:?})"
-        );
+        // A container joins it under an alias.
+        let mut member = self.spec("net-member", "exec sleep 600");
+        member.network = Some(network.clone());
+        member.aliases = vec!["the-member".into()];
+        let id = self.started(&member).await?;
+        let state = self.backend.inspect(&id).await.map_err(|e| e.to_string())?;
+        ensure!(state.running, "a container on the network runs: {state:?}");
         Ok(())
     }
 
@@ -552,6 +617,54 @@ impl Suite<'_> {
         Ok(())
     }
 
+    /// A network where one container reaches another by its alias over HTTP (real
+    /// processes only).
+    async fn network_alias_answers(&self) -> Check {
+        let network = format!("kyozo-conformance-{}-http", self.run);
+        self.backend
+            .create_network(&network, &self.labels())
+            .await
+            .map_err(|e| format!("create_network: {e}"))?;
+        // One container answers on the network under an alias; another reaches it by
+        // that name.
+        let mut server = self.spec(
+            "net-server",
+            "mkdir -p /www && echo found-by-alias > /www/index.html && exec httpd -f -p 8080 -h /www",
+        );
+        server.network = Some(network.clone());
+        server.aliases = vec!["the-server".into()];
+        self.started(&server).await?;
+        let mut client = self.spec(
+            "net-client",
+            "for i in 1 2 3 4 5 6 7 8 9 10; do wget -q -O - http://the-server:8080/ && exit 0; sleep 0.5; done; exit 1",
+        );
+        client.network = Some(network.clone());
+        let id = self.started(&client).await?;
+        let code = self.backend.wait(&id).await.map_err(|e| e.to_string())?;
+        let said = self.said(&id).await;
+        ensure!(
+            code == 0 && said.iter().any(|l| l == "found-by-alias"),
+            "a container reaches another of its network by alias (exit {code}, said {said:?})"
+        );
+        Ok(())
+    }
+
+    /// A build whose `RUN` step really ran: a container of the image finds its file.
+    async fn build_runs_its_steps(&self) -> Check {
+        let step = format!("echo built-by-a-step > /built # run {}", self.run);
+        let (tag, _) = self.build("run", &step).await?;
+        let mut spec = self.spec("built", "cat /built");
+        spec.image = tag;
+        let id = self.started(&spec).await?;
+        let code = self.backend.wait(&id).await.map_err(|e| e.to_string())?;
+        let said = self.said(&id).await;
+        ensure!(
+            code == 0 && said == ["built-by-a-step"],
+            "the image holds what its RUN step wrote (exit {code}, said {said:?})"
+        );
+        Ok(())
+    }
+
     /// Removes every container, image, network and volume of this run.
     async fn clean(&self) {
         if let Ok(all) = self.backend.list(&self.labels()).await {
@@ -566,7 +679,10 @@ impl Suite<'_> {
         }
         if let Ok(networks) = self.backend.list_networks(&self.labels()).await {
             for n in networks {
-                let _ = self.backend.remove_network(&n.name).await;
+                // A name the engine holds twice is ambiguous: then by its id.
+                if self.backend.remove_network(&n.name).await.is_err() {
+                    let _ = self.backend.remove_network(&n.id).await;
+                }
             }
         }
         if let Ok(volumes) = self.backend.list_volumes(&self.labels()).await {
@@ -577,85 +693,90 @@ impl Suite<'_> {
     }
 }
 
-/// Runs every check against `backend`, with `image` (present on the engine, with a
-/// POSIX `sh`), and removes what it made.
+/// Runs the checks every backend must pass against `backend`, with `image` (present on
+/// the engine; see the [module docs](self) for what its containers are asked to run),
+/// and removes what it made.
 pub async fn run(backend: &dyn ContainerBackend, image: &str) -> Report {
-    let suite = Suite {
-        backend,
-        image: image.to_string(),
-        run: uuid::Uuid::now_v7().simple().to_string(),
-    };
+    let suite = Suite::new(backend, image);
     let caps = backend.capabilities();
     let mut report = Report::default();
-    let mut note = |name: &'static str, outcome: Option<Check>| match outcome {
-        None => report.skipped.push(name),
-        Some(Ok(())) => report.passed.push(name),
-        Some(Err(why)) => report.failed.push((name, why)),
+    let info = async {
+        match backend.info().await {
+            Ok(info) if !info.api_version.is_empty() => Ok(()),
+            Ok(info) => Err(format!("no API version: {info:?}")),
+            Err(e) => Err(e.to_string()),
+        }
     };
-    match backend.info().await {
-        Ok(info) if !info.api_version.is_empty() => note("info", Some(Ok(()))),
-        Ok(info) => note("info", Some(Err(format!("no API version: {info:?}")))),
-        Err(e) => note("info", Some(Err(e.to_string()))),
-    }
-    note("lifecycle", Some(suite.lifecycle().await));
-    note(
-        "absent_is_not_an_error",
-        Some(suite.absent_is_not_an_error().await),
-    );
-    note(
-        "exit_codes_wait_and_logs",
-        Some(suite.exit_codes_wait_and_logs().await),
-    );
-    note("events", Some(suite.events().await));
-    note(
-        "exec",
-        if caps.exec {
-            Some(suite.exec().await)
-        } else {
-            None
-        },
-    );
-    note("stats", Some(suite.stats().await));
-    note(
-        "failed_start_cleans_up",
-        if caps.host_ports {
-            Some(suite.failed_start_cleans_up().await)
-        } else {
-            None
-        },
-    );
-    note(
-        "restart_policy",
-        if caps.restart_policies {
-            Some(suite.restart_policy().await)
-        } else {
-            None
-        },
-    );
-    note(
-        "networks",
-        if caps.networks {
-            Some(suite.networks().await)
-        } else {
-            None
-        },
-    );
-    note(
-        "volumes",
-        if caps.volumes {
-            Some(suite.volumes().await)
-        } else {
-            None
-        },
-    );
-    note(
-        "build_list_and_remove_images",
-        if caps.build {
-            Some(suite.build_list_and_remove_images().await)
-        } else {
-            None
-        },
-    );
+    report.check("info", true, info).await;
+    report.check("lifecycle", true, suite.lifecycle()).await;
+    report
+        .check(
+            "absent_is_not_an_error",
+            true,
+            suite.absent_is_not_an_error(),
+        )
+        .await;
+    report
+        .check(
+            "exit_codes_wait_and_logs",
+            true,
+            suite.exit_codes_wait_and_logs(),
+        )
+        .await;
+    report.check("events", true, suite.events()).await;
+    report.check("exec", caps.exec, suite.exec()).await;
+    report.check("stats", true, suite.stats()).await;
+    report
+        .check(
+            "failed_start_cleans_up",
+            caps.host_ports,
+            suite.failed_start_cleans_up(),
+        )
+        .await;
+    report
+        .check(
+            "restart_policy",
+            caps.restart_policies,
+            suite.restart_policy(),
+        )
+        .await;
+    report
+        .check("networks", caps.networks, suite.networks())
+        .await;
+    report.check("volumes", caps.volumes, suite.volumes()).await;
+    report
+        .check(
+            "build_list_and_remove_images",
+            caps.build,
+            suite.build_list_and_remove_images(),
+        )
+        .await;
+    suite.clean().await;
+    report
+}
+
+/// Runs the checks that need an engine running real processes (see the
+/// [module docs](self)) against `backend`, with `image` (present on the engine, with
+/// `sh`, `cat`, `wget` and `httpd`), and removes what it made. Checks of what the
+/// backend's capabilities rule out are skipped.
+pub async fn run_engine(backend: &dyn ContainerBackend, image: &str) -> Report {
+    let suite = Suite::new(backend, image);
+    let caps = backend.capabilities();
+    let mut report = Report::default();
+    report
+        .check(
+            "network_alias_answers",
+            caps.networks,
+            suite.network_alias_answers(),
+        )
+        .await;
+    report
+        .check(
+            "build_runs_its_steps",
+            caps.build,
+            suite.build_runs_its_steps(),
+        )
+        .await;
     suite.clean().await;
     report
 }

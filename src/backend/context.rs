@@ -1,6 +1,6 @@
 //! Build contexts: what of a folder goes to the builder, as the Docker CLI decides it
 //! (its `.dockerignore`), packed as a tar archive, and a fingerprint of it that changes
-//! when anything sent changes.
+//! when the bytes of anything sent change.
 
 use std::path::{Path, PathBuf};
 
@@ -17,10 +17,17 @@ pub(crate) struct DockerIgnore {
 
 impl DockerIgnore {
     fn read(dir: &Path) -> Result<Self, String> {
-        let text = match std::fs::read(dir.join(".dockerignore")) {
-            Ok(bytes) => String::from_utf8(bytes)
-                .map_err(|_| ".dockerignore is not UTF-8 text: nothing sent".to_string())?,
+        // Never through a link out of the context, never a device or a FIFO, capped.
+        let text = match crate::safe_fs::read_inside(
+            dir,
+            Path::new(".dockerignore"),
+            crate::safe_fs::READ_CAP,
+        ) {
+            Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) if e.to_string().contains("UTF-8") => {
+                return Err(".dockerignore is not UTF-8 text: nothing sent".to_string());
+            }
             Err(e) => return Err(format!(".dockerignore: {e}")),
         };
         let mut rules = Vec::new();
@@ -193,43 +200,77 @@ pub(crate) fn pack(
     archive.into_inner().map_err(|e| context(e.to_string()))
 }
 
-/// A fingerprint of what a build of `dir` sends (every kept path, with its size,
-/// modification time and link target) and of `extra` (the Dockerfile's text, build
-/// arguments...): equal fingerprints mean an equal build.
+/// A fingerprint of what a build of `dir` sends and of `extra` (the Dockerfile's text,
+/// build arguments...): a SHA-256 of every kept path, its kind and permission bits, and
+/// the bytes of each file (the target of each link), in the order the walk gives.
+/// Equal fingerprints mean an equal build: a file touched with its bytes unchanged keeps
+/// the fingerprint, a file edited with its size and time kept (a tarball, `cp -p`)
+/// changes it. Returned as 64 hexadecimal digits.
 pub fn fingerprint(dir: &Path, dockerfile: &str, extra: &[&str]) -> Result<String, BackendError> {
-    let mut hasher = crc32fast::Hasher::new();
-    let mut second = crc32fast::Hasher::new_with_initial(0x9e37_79b9);
-    let mut feed = |bytes: &[u8]| {
+    use sha2::{Digest as _, Sha256};
+    let context = |name: &str, e: std::io::Error| BackendError::Context {
+        path: dir.to_path_buf(),
+        reason: format!("{name}: {e}"),
+    };
+    let mut hasher = Sha256::new();
+    // Every field goes in with its length first, so that no two contexts feed the same
+    // bytes.
+    let feed = |hasher: &mut Sha256, bytes: &[u8]| {
+        hasher.update((bytes.len() as u64).to_le_bytes());
         hasher.update(bytes);
-        second.update(bytes);
     };
     for e in extra {
-        feed(e.as_bytes());
-        feed(b"\0");
+        feed(&mut hasher, e.as_bytes());
     }
     for entry in walk(dir, dockerfile)? {
-        feed(entry.name.as_bytes());
-        feed(b"\0");
-        if let Ok(meta) = std::fs::symlink_metadata(&entry.path) {
-            feed(&meta.len().to_le_bytes());
-            let modified = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_nanos());
-            feed(&modified.to_le_bytes());
-            if meta.file_type().is_symlink()
-                && let Ok(target) = std::fs::read_link(&entry.path)
-            {
-                feed(target.to_string_lossy().as_bytes());
-            }
+        feed(&mut hasher, entry.name.as_bytes());
+        let meta = std::fs::symlink_metadata(&entry.path).map_err(|e| context(&entry.name, e))?;
+        let kind = meta.file_type();
+        hasher.update(if kind.is_dir() {
+            b"d"
+        } else if kind.is_symlink() {
+            b"l"
+        } else {
+            b"f"
+        });
+        #[cfg(unix)]
+        hasher.update(
+            (std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777).to_le_bytes(),
+        );
+        if kind.is_symlink() {
+            let target = std::fs::read_link(&entry.path).map_err(|e| context(&entry.name, e))?;
+            feed(&mut hasher, target.to_string_lossy().as_bytes());
+        } else if kind.is_file() {
+            hash_file(&mut hasher, &entry.path, meta.len()).map_err(|e| context(&entry.name, e))?;
         }
     }
-    Ok(format!(
-        "{:08x}{:08x}",
-        hasher.finalize(),
-        second.finalize()
-    ))
+    let digest = hasher.finalize();
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Feeds the bytes of the regular file at `path` (at most `len`, its size when it was
+/// listed) and how many there were. Opened without following a link and without
+/// waiting on a FIFO, in case the file was replaced since it was listed.
+fn hash_file(hasher: &mut sha2::Sha256, path: &Path, len: u64) -> std::io::Result<()> {
+    use sha2::Digest as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(
+        &mut options,
+        (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32,
+    );
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is no longer a regular file",
+        ));
+    }
+    // sha2's hashers are `io::Write`.
+    let read = std::io::copy(&mut std::io::Read::take(file, len), hasher)?;
+    hasher.update(read.to_le_bytes());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -314,6 +355,46 @@ mod tests {
         std::fs::create_dir_all(root.join(".kyozo")).unwrap();
         std::fs::write(root.join(".kyozo/state.redb"), "state").unwrap();
         assert_eq!(third, fingerprint(root, "Dockerfile", &["FROM x"]).unwrap());
+    }
+
+    /// Sets `path`'s modification time to `secs` after the epoch.
+    fn set_mtime(path: &Path, secs: u64) {
+        let file = std::fs::File::options().write(true).open(path).unwrap();
+        file.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_fingerprint_follows_the_bytes_not_the_times() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let app = root.join("app.js");
+        std::fs::write(&app, "console.log(1)").unwrap();
+        set_mtime(&app, 1_000_000);
+        let first = fingerprint(root, "Dockerfile", &[]).unwrap();
+        // Touched, same bytes (a checkout, `touch`, a copy without -p): the same build.
+        set_mtime(&app, 2_000_000);
+        assert_eq!(
+            first,
+            fingerprint(root, "Dockerfile", &[]).unwrap(),
+            "a touched file with the same bytes is the same build"
+        );
+        // Edited with the size and the time kept (a tarball, `cp -p`): another build.
+        std::fs::write(&app, "console.log(2)").unwrap();
+        set_mtime(&app, 2_000_000);
+        assert_ne!(
+            first,
+            fingerprint(root, "Dockerfile", &[]).unwrap(),
+            "other bytes of the same size and time are another build"
+        );
+        // The mode travels too: an executable script is another image.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let edited = fingerprint(root, "Dockerfile", &[]).unwrap();
+            std::fs::set_permissions(&app, std::fs::Permissions::from_mode(0o755)).unwrap();
+            assert_ne!(edited, fingerprint(root, "Dockerfile", &[]).unwrap());
+        }
     }
 
     #[test]

@@ -44,7 +44,19 @@ pub struct DockerBackend {
     docker: Docker,
     endpoint: String,
     api_version: String,
+    build_stall: std::time::Duration,
+    /// Held while a network is made: the engine does not keep network names unique
+    /// (four creations of one name at once make four networks), so this process makes
+    /// one at a time, and [`DockerBackend::settled_network`] settles a race with another.
+    network_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
+
+/// How long a build may go without a line of output before it is given up
+/// ([`DockerBackend::with_build_stall_timeout`]).
+pub const DEFAULT_BUILD_STALL: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// The longest line of build output kept, in bytes (a step may print anything).
+const BUILD_LINE_MAX: usize = 4096;
 
 impl DockerBackend {
     /// Connects to the engine named by `DOCKER_HOST`, or to the default socket
@@ -52,7 +64,7 @@ impl DockerBackend {
     pub async fn connect() -> Result<Self, BackendError> {
         let endpoint =
             std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
-        let docker = Docker::connect_with_defaults().map_err(|e| unavailable(&endpoint, &e))?;
+        let docker = Docker::connect_with_defaults().map_err(|e| unavailable(&endpoint, e))?;
         Self::negotiate(docker, endpoint).await
     }
 
@@ -64,7 +76,7 @@ impl DockerBackend {
             REQUEST_TIMEOUT_SECS,
             bollard::API_DEFAULT_VERSION,
         )
-        .map_err(|e| unavailable(&endpoint, &e))?;
+        .map_err(|e| unavailable(&endpoint, e))?;
         Self::negotiate(docker, endpoint).await
     }
 
@@ -72,7 +84,7 @@ impl DockerBackend {
         let docker = docker
             .negotiate_version()
             .await
-            .map_err(|e| unavailable(&endpoint, &e))?;
+            .map_err(|e| unavailable(&endpoint, e))?;
         let v = docker.client_version();
         let api_version = format!("{}.{}", v.major_version, v.minor_version);
         if (v.major_version, v.minor_version) < MIN_API_VERSION {
@@ -86,7 +98,19 @@ impl DockerBackend {
             docker,
             endpoint,
             api_version,
+            build_stall: DEFAULT_BUILD_STALL,
+            network_lock: std::sync::Arc::default(),
         })
+    }
+
+    /// Gives up a build that sends no output for `stall` (default
+    /// [`DEFAULT_BUILD_STALL`], 10 minutes): an engine that hangs mid-build, or a step
+    /// that waits on something that never comes, ends in [`BackendError::Timeout`]
+    /// instead of a wait without end. A step that works quietly for longer needs more.
+    #[must_use]
+    pub fn with_build_stall_timeout(mut self, stall: std::time::Duration) -> Self {
+        self.build_stall = stall;
+        self
     }
 
     /// Where the engine is (`unix:///var/run/docker.sock`).
@@ -94,29 +118,78 @@ impl DockerBackend {
         &self.endpoint
     }
 
+    /// Kyozo's networks named `name`, settled to one: the engine lets a name repeat (two
+    /// processes that make it at once make two), and a name held twice is ambiguous to
+    /// every later call that names it. The oldest stays (the one the earliest caller
+    /// saw); every other one that nothing uses is removed (the engine refuses to remove
+    /// one in use). `None` when there is none.
+    async fn settled_network(&self, name: &str) -> Result<Option<String>, BackendError> {
+        let options = ListNetworksOptions {
+            filters: Some(HashMap::from([
+                ("name".to_string(), vec![name.to_string()]),
+                (
+                    "label".to_string(),
+                    vec![format!("{LABEL_MANAGED_BY}=kyozo")],
+                ),
+            ])),
+        };
+        let listed = self
+            .docker
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| self.error("network", name, e))?;
+        // RFC 3339 in UTC (`2026-12-06T04:12:12.5Z`), the fraction's trailing zeros cut:
+        // the seconds, then the fraction padded to nanoseconds.
+        let age = |created: &str| {
+            let seconds = created.get(..19).unwrap_or(created).to_string();
+            let fraction: String = created
+                .get(19..)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .unwrap_or("")
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            (seconds, format!("{fraction:0<9}"))
+        };
+        let mut named: Vec<((String, String), String)> = listed
+            .into_iter()
+            .filter(|n| n.name.as_deref() == Some(name))
+            .filter_map(|n| Some((age(n.created.as_deref().unwrap_or_default()), n.id?)))
+            .collect();
+        named.sort();
+        let mut named = named.into_iter().map(|(_, id)| id);
+        let oldest = named.next();
+        for other in named {
+            let _ = self.docker.remove_network(&other).await;
+        }
+        Ok(oldest)
+    }
+
+    /// The engine's error `e` about `kind` `id` as a [`BackendError`], with `e` as its
+    /// source.
     fn error(&self, kind: &'static str, id: &str, e: DockerError) -> BackendError {
-        match e {
+        let made = match &e {
             DockerError::DockerResponseServerError {
                 status_code: 404, ..
-            } => BackendError::NotFound {
-                kind,
-                id: id.to_string(),
-            },
+            } => BackendError::not_found(kind, id),
             DockerError::DockerResponseServerError {
                 status_code: 409,
                 message,
-            } => BackendError::Conflict(message),
-            DockerError::DockerResponseServerError { message, .. } => BackendError::Engine(message),
+            } => BackendError::conflict(message.clone()),
+            DockerError::DockerResponseServerError { message, .. } => {
+                BackendError::engine(message.clone())
+            }
             // The engine could not be talked to at all.
-            other @ (DockerError::IOError { .. }
+            DockerError::IOError { .. }
             | DockerError::HyperResponseError { .. }
             | DockerError::HyperLegacyError { .. }
             | DockerError::HttpClientError { .. }
             | DockerError::RequestTimeoutError
-            | DockerError::SocketNotFoundError(_)) => unavailable(&self.endpoint, &other),
+            | DockerError::SocketNotFoundError(_) => return unavailable(&self.endpoint, e),
             // It answered, with something unexpected.
-            other => BackendError::Engine(other.to_string()),
-        }
+            other => BackendError::engine(other.to_string()),
+        };
+        made.with_source(e)
     }
 }
 
@@ -128,23 +201,28 @@ impl DockerBackend {
             .from_image(image)
             .build();
         let mut stream = self.docker.create_image(Some(options), None, None);
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| match e {
-                DockerError::DockerStreamError { error } => BackendError::Pull {
-                    image: image.to_string(),
-                    reason: error,
-                },
-                DockerError::DockerResponseServerError { message, .. } => BackendError::Pull {
-                    image: image.to_string(),
-                    reason: message,
-                },
-                other => self.error("image", image, other),
+        loop {
+            // A pull that stalls is given up as a build is.
+            let next = tokio::time::timeout(self.build_stall, stream.next()).await;
+            let Ok(next) = next else {
+                return Err(BackendError::Timeout {
+                    what: format!("the pull of {image} to make progress"),
+                    seconds: self.build_stall.as_secs(),
+                });
+            };
+            let Some(item) = next else { break };
+            let info = item.map_err(|e| match &e {
+                DockerError::DockerStreamError { error: reason }
+                | DockerError::DockerResponseServerError {
+                    message: reason, ..
+                } => BackendError::pull(image, reason.clone()).with_source(e),
+                _ => self.error("image", image, e),
             })?;
             if let Some(detail) = info.error_detail {
-                return Err(BackendError::Pull {
-                    image: image.to_string(),
-                    reason: detail.message.unwrap_or_default(),
-                });
+                return Err(BackendError::pull(
+                    image,
+                    detail.message.unwrap_or_default(),
+                ));
             }
         }
         Ok(())
@@ -152,11 +230,20 @@ impl DockerBackend {
 }
 
 /// Errors that say the engine could not be talked to at all.
-fn unavailable(endpoint: &str, e: &DockerError) -> BackendError {
-    BackendError::Unavailable {
-        endpoint: endpoint.to_string(),
-        reason: e.to_string(),
+/// The reason names every cause once: the last one is the one that says why (a
+/// missing socket, a permission, a refused connection).
+fn unavailable(endpoint: &str, e: DockerError) -> BackendError {
+    let mut reason = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !reason.contains(&text) {
+            reason.push_str(": ");
+            reason.push_str(&text);
+        }
+        source = cause.source();
     }
+    BackendError::unavailable(endpoint, reason).with_source(e)
 }
 
 fn labels_with_kyozo(labels: &BTreeMap<String, String>) -> HashMap<String, String> {
@@ -164,6 +251,107 @@ fn labels_with_kyozo(labels: &BTreeMap<String, String>) -> HashMap<String, Strin
         labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     all.insert(LABEL_MANAGED_BY.into(), "kyozo".into());
     all
+}
+
+/// The CPU period of a build step's CPU quota, in microseconds (the kernel's default).
+const CPU_PERIOD: i32 = 100_000;
+
+/// The engine's memory limit (bytes) and CPU quota (microseconds per [`CPU_PERIOD`])
+/// for `spec`'s limits, or why they cannot be sent.
+fn build_limits(spec: &BuildSpec) -> Result<(Option<i32>, Option<i32>), BackendError> {
+    let memory = spec
+        .limits
+        .memory_bytes
+        .map(|bytes| {
+            i32::try_from(bytes).map_err(|_| {
+                BackendError::build(
+                    &spec.tag,
+                    format!(
+                        "its memory limit of {} MiB is more than the {} MiB the engine client \
+                         can send: lower it, or lift it (BuildLimits::with_memory_bytes(None))",
+                        bytes >> 20,
+                        i32::MAX >> 20
+                    ),
+                )
+            })
+        })
+        .transpose()?;
+    let quota = match spec.limits.cpus {
+        None => None,
+        Some(cpus) if (0.01..=4096.0).contains(&cpus) => {
+            Some((cpus * f64::from(CPU_PERIOD)).round() as i32)
+        }
+        Some(cpus) => {
+            return Err(BackendError::build(
+                &spec.tag,
+                format!("its CPU limit {cpus} is not a number of CPUs from 0.01 to 4096"),
+            ));
+        }
+    };
+    Ok((memory, quota))
+}
+
+/// `dockerfile` with one `LABEL` step at its end (the final stage) setting `labels`,
+/// quoted for the Dockerfile's escape character (`\\`, or the one its `# escape=`
+/// directive names), and the labels a Dockerfile line cannot carry (a control character
+/// in the key or the value), left to the engine's build labels.
+fn with_label_step(
+    dockerfile: &str,
+    labels: BTreeMap<String, String>,
+) -> (String, BTreeMap<String, String>) {
+    let escape = dockerfile_escape(dockerfile);
+    let quote = |s: &str| {
+        let mut out = String::with_capacity(s.len() + 2);
+        out.push('"');
+        for c in s.chars() {
+            if c == '"' || c == '$' || c == escape {
+                out.push(escape);
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
+    };
+    let (line, rest): (BTreeMap<_, _>, BTreeMap<_, _>) =
+        labels.into_iter().partition(|(k, v): &(String, String)| {
+            !k.is_empty() && !k.chars().chain(v.chars()).any(char::is_control)
+        });
+    let mut text = dockerfile.to_string();
+    if !line.is_empty() {
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str("LABEL");
+        for (k, v) in &line {
+            text.push(' ');
+            text.push_str(&quote(k));
+            text.push('=');
+            text.push_str(&quote(v));
+        }
+        text.push('\n');
+    }
+    (text, rest)
+}
+
+/// The escape character of a Dockerfile: `\\`, unless a parser directive at its top
+/// says `# escape=\``.
+fn dockerfile_escape(dockerfile: &str) -> char {
+    for line in dockerfile.lines() {
+        let Some(directive) = line.trim().strip_prefix('#') else {
+            break;
+        };
+        let Some((name, value)) = directive.split_once('=') else {
+            break;
+        };
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+            break;
+        }
+        if name.eq_ignore_ascii_case("escape") && value.trim() == "`" {
+            return '`';
+        }
+    }
+    '\\'
 }
 
 fn label_filters(labels: &BTreeMap<String, String>) -> HashMap<String, Vec<String>> {
@@ -235,6 +423,173 @@ fn stats_of(s: &ContainerStatsResponse) -> ContainerStats {
     out
 }
 
+/// How long a failed build's output is still read after the builder's error.
+const BUILD_DRAIN: Duration = Duration::from_secs(2);
+
+/// How many lines of a build's output a failure shows.
+const BUILD_TAIL_LINES: usize = 20;
+
+/// The most of one line of build output held while it is still arriving: four times
+/// [`BUILD_LINE_MAX`], room for the escape codes a kept line may carry.
+const BUILD_RAW_LINE_MAX: usize = 4 * BUILD_LINE_MAX;
+
+/// How the classic builder marks a chunk of a step's stderr: this before, and
+/// [`STDERR_END`] after.
+const STDERR_START: &str = "\u{1b}[91m";
+/// See [`STDERR_START`].
+const STDERR_END: &str = "\u{1b}[0m";
+
+/// A build's output as whole, clean lines. The engine's `stream` arrives in chunks
+/// that may cut a line (or an escape sequence) in two, and a step's stderr comes
+/// between the chunks of its stdout (the builder paints each stderr chunk red, which
+/// is how it is told apart): chunks are joined into lines, stdout and stderr each on
+/// their own; a carriage return not followed by a newline starts the line over (what a
+/// terminal shows of a progress bar is its last state); each finished line loses its
+/// ANSI escape sequences and goes through
+/// [`terminal_safe_text`](crate::text::terminal_safe_text) for any other control
+/// character, then is cut to [`BUILD_LINE_MAX`] bytes. The last [`BUILD_TAIL_LINES`]
+/// meaningful ones (not the builder's ` ---> id` and `Removing intermediate container`
+/// bookkeeping) are kept for a failure's message.
+#[derive(Debug, Default)]
+struct BuildOutput {
+    /// The line still arriving on stdout, and on stderr.
+    partial: [PartialLine; 2],
+    tail: std::collections::VecDeque<String>,
+}
+
+/// A line of output not ended yet.
+#[derive(Debug, Default)]
+struct PartialLine {
+    text: String,
+    carriage_return: bool,
+}
+
+impl BuildOutput {
+    /// Takes a chunk of output, reporting each line it completes to `progress`.
+    fn push(&mut self, chunk: &str, progress: &mut (dyn FnMut(BuildProgress) + Send)) {
+        let (stream, chunk) = match chunk
+            .strip_prefix(STDERR_START)
+            .and_then(|c| c.strip_suffix(STDERR_END))
+        {
+            Some(stderr) => (1, stderr),
+            None => (0, chunk),
+        };
+        for c in chunk.chars() {
+            let partial = &mut self.partial[stream];
+            if std::mem::take(&mut partial.carriage_return) && c != '\n' {
+                partial.text.clear();
+            }
+            match c {
+                '\r' => partial.carriage_return = true,
+                '\n' => self.end_line(stream, progress),
+                c if partial.text.len() < BUILD_RAW_LINE_MAX => partial.text.push(c),
+                _ => {}
+            }
+        }
+    }
+
+    /// Ends the output: a last line without a newline is a line.
+    fn finish(&mut self, progress: &mut (dyn FnMut(BuildProgress) + Send)) {
+        for stream in 0..2 {
+            self.partial[stream].carriage_return = false;
+            if !self.partial[stream].text.is_empty() {
+                self.end_line(stream, progress);
+            }
+        }
+    }
+
+    fn end_line(&mut self, stream: usize, progress: &mut (dyn FnMut(BuildProgress) + Send)) {
+        let line = clean_line(&std::mem::take(&mut self.partial[stream].text));
+        if line.trim().is_empty() {
+            return;
+        }
+        let trimmed = line.trim_start();
+        if !(trimmed.starts_with("---> ") || trimmed.starts_with("Removing intermediate container"))
+        {
+            if self.tail.len() == BUILD_TAIL_LINES {
+                self.tail.pop_front();
+            }
+            self.tail.push_back(line.clone());
+        }
+        progress(BuildProgress::Output(line));
+    }
+
+    /// The last meaningful line.
+    fn last(&self) -> Option<&str> {
+        self.tail.back().map(String::as_str)
+    }
+
+    /// A failure's message: the builder's `error`, then the last meaningful lines.
+    fn failure(&self, error: &str) -> String {
+        let mut message = clean_line(error);
+        for line in &self.tail {
+            message.push('\n');
+            message.push_str(line);
+        }
+        message
+    }
+}
+
+/// One line of build output without its ANSI escape sequences (CSI, as in colours;
+/// OSC, as in titles and links; and the two-byte ones), then safe for a terminal and
+/// at most [`BUILD_LINE_MAX`] bytes, cut on a character boundary.
+fn clean_line(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        let csi = match c {
+            '\u{1b}' => match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    true
+                }
+                Some(']') => {
+                    // OSC: to BEL or ST (ESC and a backslash).
+                    chars.next();
+                    while let Some(c) = chars.next() {
+                        if c == '\u{7}' || (c == '\u{1b}' && chars.next_if_eq(&'\\').is_some()) {
+                            break;
+                        }
+                    }
+                    continue;
+                }
+                Some(_) => {
+                    // nF (intermediate bytes, then a final one) or Fe/Fp/Fs: one byte.
+                    while chars
+                        .next_if(|c| ('\u{20}'..='\u{2f}').contains(c))
+                        .is_some()
+                    {}
+                    chars.next();
+                    continue;
+                }
+                None => continue,
+            },
+            '\u{9b}' => true,
+            c => {
+                out.push(c);
+                false
+            }
+        };
+        if csi {
+            // Parameters and intermediates, to the final byte (@ to ~).
+            for c in chars.by_ref() {
+                if ('\u{40}'..='\u{7e}').contains(&c) {
+                    break;
+                }
+            }
+        }
+    }
+    let mut line = crate::text::terminal_safe_text(out.trim_end()).into_owned();
+    if line.len() > BUILD_LINE_MAX {
+        let mut cut = BUILD_LINE_MAX;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+    }
+    line
+}
+
 #[async_trait::async_trait]
 impl ContainerBackend for DockerBackend {
     async fn info(&self) -> Result<BackendInfo, BackendError> {
@@ -242,7 +597,7 @@ impl ContainerBackend for DockerBackend {
             .docker
             .version()
             .await
-            .map_err(|e| unavailable(&self.endpoint, &e))?;
+            .map_err(|e| unavailable(&self.endpoint, e))?;
         Ok(BackendInfo {
             server: format!("Docker Engine {}", v.version.unwrap_or_default()),
             api_version: self.api_version.clone(),
@@ -271,14 +626,32 @@ impl ContainerBackend for DockerBackend {
         spec: &BuildSpec,
         progress: &mut (dyn FnMut(BuildProgress) + Send),
     ) -> Result<String, BackendError> {
+        let (memory, cpu_quota) = build_limits(spec)?;
         let context = spec.context.clone();
         let dockerfile = spec.dockerfile.trim_start_matches("./").to_string();
         let inline = spec.dockerfile_contents.clone();
-        let body = tokio::task::spawn_blocking(move || {
-            super::context::pack(&context, &dockerfile, inline.as_deref())
+        let mut labels: BTreeMap<String, String> = spec.labels.clone();
+        labels.insert(LABEL_MANAGED_BY.into(), "kyozo".into());
+        let (body, build_labels) = tokio::task::spawn_blocking(move || {
+            // The labels go in as one LABEL step at the end of the Dockerfile sent (the
+            // classic builder makes a step of each build label, ~1-3 s each).
+            let text = match inline {
+                Some(text) => text,
+                None => crate::safe_fs::read_inside(
+                    &context,
+                    Path::new(&dockerfile),
+                    crate::safe_fs::READ_CAP,
+                )
+                .map_err(|e| BackendError::Context {
+                    path: context.clone(),
+                    reason: format!("the Dockerfile {dockerfile}: {e}"),
+                })?,
+            };
+            let (text, rest) = with_label_step(&text, labels);
+            super::context::pack(&context, &dockerfile, Some(&text)).map(|body| (body, rest))
         })
         .await
-        .map_err(|e| BackendError::Engine(e.to_string()))??;
+        .map_err(|e| BackendError::engine(e.to_string()))??;
         let options = BuildImageOptions {
             dockerfile: spec.dockerfile.clone(),
             t: Some(spec.tag.clone()),
@@ -290,8 +663,14 @@ impl ContainerBackend for DockerBackend {
                     .map(|(k, v)| (k.clone(), v.clone()))
                     .collect(),
             ),
-            labels: Some(labels_with_kyozo(&spec.labels)),
+            labels: (!build_labels.is_empty()).then(|| build_labels.into_iter().collect()),
             networkmode: spec.network.clone(),
+            // No swap beyond the memory limit: a step that outgrows it is killed, not
+            // left to thrash the host.
+            memory,
+            memswap: memory,
+            cpuperiod: cpu_quota.map(|_| CPU_PERIOD),
+            cpuquota: cpu_quota,
             ..BuildImageOptions::default()
         };
         let mut stream = self.docker.build_image(
@@ -299,39 +678,78 @@ impl ContainerBackend for DockerBackend {
             None,
             Some(bollard::body_full(bytes::Bytes::from(body))),
         );
-        let mut tail: Vec<String> = Vec::new();
+        let mut output = BuildOutput::default();
+        let mut failed: Option<String> = None;
         let mut built: Option<String> = None;
-        while let Some(item) = stream.next().await {
-            let info = item.map_err(|e| match e {
-                DockerError::DockerStreamError { error } => BackendError::Build {
-                    tag: spec.tag.clone(),
-                    message: format!("{error}\n{}", tail.join("\n")),
-                },
-                other => self.error("image", &spec.tag, other),
-            })?;
-            if let Some(line) = info.stream {
-                for l in line.lines().filter(|l| !l.trim().is_empty()) {
-                    tail.push(l.to_string());
-                    if tail.len() > 20 {
-                        tail.remove(0);
-                    }
-                    progress(BuildProgress::Output(l.to_string()));
+        loop {
+            // The watchdog: no output for `build_stall` gives the build up (dropping the
+            // stream closes the connection, which stops the engine's build).
+            // After the builder's error, only what is still in flight is waited for.
+            let wait = if failed.is_some() {
+                BUILD_DRAIN.min(self.build_stall)
+            } else {
+                self.build_stall
+            };
+            let next = tokio::time::timeout(wait, stream.next()).await;
+            let Ok(next) = next else {
+                if failed.is_some() {
+                    break;
                 }
-            }
-            if let Some(detail) = info.error_detail {
-                return Err(BackendError::Build {
-                    tag: spec.tag.clone(),
-                    message: format!(
-                        "{}\n{}",
-                        detail.message.unwrap_or_default(),
-                        tail.join("\n")
+                output.finish(&mut *progress);
+                return Err(BackendError::Timeout {
+                    what: format!(
+                        "the build of {} to send output (its last line: {})",
+                        spec.tag,
+                        output.last().unwrap_or("none")
                     ),
+                    seconds: self.build_stall.as_secs(),
                 });
+            };
+            let Some(item) = next else { break };
+            let info = match item {
+                Ok(info) => info,
+                // bollard gives the builder's error (`errorDetail`) as an error item.
+                Err(DockerError::DockerStreamError { error }) => {
+                    failed.get_or_insert(error);
+                    continue;
+                }
+                Err(e) => {
+                    output.finish(&mut *progress);
+                    return Err(self.error("image", &spec.tag, e));
+                }
+            };
+            if let Some(chunk) = info.stream {
+                output.push(&chunk, &mut *progress);
+            }
+            // The step's last lines (its stderr) can arrive after the builder's error:
+            // the stream is read to its end.
+            if let Some(detail) = info.error_detail {
+                failed.get_or_insert(detail.message.unwrap_or_default());
             }
             if let Some(id) = info.aux.and_then(|a| a.id) {
                 built = Some(id);
             }
         }
+        if let Some(error) = failed {
+            output.finish(&mut *progress);
+            let mut message = output.failure(&error);
+            // A step the kernel killed (SIGKILL: 137) under a memory limit outgrew it.
+            let killed = error.match_indices("code: 137").any(|(at, code)| {
+                !error[at + code.len()..].starts_with(|c: char| c.is_ascii_digit())
+            });
+            if let Some(limit) = spec.limits.memory_bytes
+                && killed
+            {
+                message = format!(
+                    "the build ran out of memory (limit {} MiB): a step was killed (exit code 137); \
+                     raise the limit with KyozoBuilder::build_limits \
+                     (BuildLimits::with_memory_bytes), or lift it with None\n{message}",
+                    limit >> 20
+                );
+            }
+            return Err(BackendError::build(&spec.tag, message));
+        }
+        output.finish(&mut *progress);
         let id = match built {
             Some(id) => id,
             None => self
@@ -370,7 +788,7 @@ impl ContainerBackend for DockerBackend {
             bindings.insert(
                 key,
                 Some(vec![PortBinding {
-                    host_ip: None,
+                    host_ip: p.host_ip.map(|ip| ip.to_string()),
                     host_port: Some(p.host.map(|h| h.to_string()).unwrap_or_default()),
                 }]),
             );
@@ -398,23 +816,33 @@ impl ContainerBackend for DockerBackend {
         };
         let host_config = HostConfig {
             network_mode: spec.network.clone(),
-            binds: (!spec.volumes.is_empty()).then(|| {
+            binds: (!spec.volumes.is_empty() || !spec.binds.is_empty()).then(|| {
                 spec.volumes
                     .iter()
                     .map(|v| format!("{}:{}", v.volume, v.path))
+                    .chain(
+                        spec.binds
+                            .iter()
+                            .map(|b| format!("{}:{}", b.host.display(), b.path)),
+                    )
                     .collect()
             }),
             ..host_config
         };
-        let networking_config = spec.network.as_ref().map(|network| NetworkingConfig {
-            endpoints_config: Some(HashMap::from([(
-                network.clone(),
-                EndpointSettings {
-                    aliases: (!spec.aliases.is_empty()).then(|| spec.aliases.clone()),
-                    ..EndpointSettings::default()
-                },
-            )])),
-        });
+        // The host's network has no endpoint settings (no aliases).
+        let networking_config = spec
+            .network
+            .as_ref()
+            .filter(|n| n.as_str() != super::HOST_NETWORK)
+            .map(|network| NetworkingConfig {
+                endpoints_config: Some(HashMap::from([(
+                    network.clone(),
+                    EndpointSettings {
+                        aliases: (!spec.aliases.is_empty()).then(|| spec.aliases.clone()),
+                        ..EndpointSettings::default()
+                    },
+                )])),
+            });
         let body = ContainerCreateBody {
             image: Some(spec.image.clone()),
             networking_config,
@@ -422,6 +850,7 @@ impl ContainerBackend for DockerBackend {
             env: Some(spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect()),
             exposed_ports: Some(exposed),
             labels: Some(labels_with_kyozo(&spec.labels)),
+            user: spec.user.clone(),
             host_config: Some(host_config),
             ..ContainerCreateBody::default()
         };
@@ -448,7 +877,7 @@ impl ContainerBackend for DockerBackend {
             Ok(created) => Ok(created.id),
             Err(e) => match self.error("image", &spec.image, e) {
                 // The name is taken: the same container made before is this one.
-                BackendError::Conflict(message) => {
+                conflict @ BackendError::Conflict { .. } => {
                     let existing = self.inspect(&spec.name).await?;
                     if existing.image == spec.image
                         && existing.labels.get(LABEL_MANAGED_BY).map(String::as_str)
@@ -456,7 +885,7 @@ impl ContainerBackend for DockerBackend {
                     {
                         Ok(existing.id)
                     } else {
-                        Err(BackendError::Conflict(message))
+                        Err(conflict)
                     }
                 }
                 other => Err(other),
@@ -536,17 +965,24 @@ impl ContainerBackend for DockerBackend {
             .map_err(|e| self.error("container", id, e))?;
         let state = c.state.unwrap_or_default();
         let mut ports = BTreeMap::new();
+        let mut host_ips = BTreeMap::new();
         let published = c.network_settings.and_then(|n| n.ports).unwrap_or_default();
         for (key, bindings) in published {
             let Some(container) = key.split('/').next().and_then(|p| p.parse::<u16>().ok()) else {
                 continue;
             };
-            let host = bindings
-                .into_iter()
-                .flatten()
-                .find_map(|b| b.host_port.and_then(|p| p.parse::<u16>().ok()));
-            if let Some(host) = host {
+            let host = bindings.into_iter().flatten().find_map(|b| {
+                let port = b.host_port.and_then(|p| p.parse::<u16>().ok())?;
+                let ip = b
+                    .host_ip
+                    .filter(|ip| !ip.is_empty())
+                    .and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+                    .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+                Some((port, ip))
+            });
+            if let Some((host, ip)) = host {
                 ports.insert(container, host);
+                host_ips.insert(container, ip);
             }
         }
         let labels = c
@@ -575,6 +1011,7 @@ impl ContainerBackend for DockerBackend {
                 .map(|s| s.to_string())
                 .filter(|s| !s.is_empty() && s != "none"),
             ports,
+            host_ips,
             labels,
         })
     }
@@ -671,7 +1108,7 @@ impl ContainerBackend for DockerBackend {
                     out.insert(id, stats_of(&s));
                 }
                 Some(Err(e)) => match self.error("container", &id, e) {
-                    BackendError::NotFound { .. } | BackendError::Conflict(_) => {}
+                    BackendError::NotFound { .. } | BackendError::Conflict { .. } => {}
                     other => return Err(other),
                 },
                 None => {}
@@ -751,7 +1188,7 @@ impl ContainerBackend for DockerBackend {
             // bollard reports a non-zero exit as an error carrying the code.
             Some(Err(DockerError::DockerContainerWaitError { code, .. })) => Ok(code),
             Some(Err(e)) => Err(self.error("container", id, e)),
-            None => Err(BackendError::Engine(format!("waiting for {id}: no answer"))),
+            None => Err(BackendError::engine(format!("waiting for {id}: no answer"))),
         }
     }
 
@@ -823,18 +1260,23 @@ impl ContainerBackend for DockerBackend {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, BackendError> {
-        let owned = |labels: Option<&HashMap<String, String>>| {
-            labels
+        // One at a time in this process; another process's race is settled by
+        // `settled_network`, before and after making one.
+        let _one_at_a_time = self.network_lock.lock().await;
+        if let Some(id) = self.settled_network(name).await? {
+            return Ok(id);
+        }
+        if let Ok(found) = self.docker.inspect_network(name, None).await {
+            let kyozos = found
+                .labels
+                .as_ref()
                 .and_then(|l| l.get(LABEL_MANAGED_BY))
-                .is_some_and(|v| v == "kyozo")
-        };
-        if let Ok(existing) = self.docker.inspect_network(name, None).await {
-            if owned(existing.labels.as_ref()) {
-                return Ok(existing.id.unwrap_or_default());
+                .is_some_and(|v| v == "kyozo");
+            if !kyozos {
+                return Err(BackendError::conflict(format!(
+                    "a network named {name} exists and is not Kyozo's"
+                )));
             }
-            return Err(BackendError::Conflict(format!(
-                "a network named {name} exists and is not Kyozo's"
-            )));
         }
         let request = NetworkCreateRequest {
             name: name.to_string(),
@@ -843,7 +1285,7 @@ impl ContainerBackend for DockerBackend {
             ..NetworkCreateRequest::default()
         };
         match self.docker.create_network(request).await {
-            Ok(created) => Ok(created.id),
+            Ok(created) => Ok(self.settled_network(name).await?.unwrap_or(created.id)),
             Err(e) => Err(self.error("network", name, e)),
         }
     }
@@ -893,7 +1335,7 @@ impl ContainerBackend for DockerBackend {
             {
                 return Ok(());
             }
-            return Err(BackendError::Conflict(format!(
+            return Err(BackendError::conflict(format!(
                 "a volume named {name} exists and is not Kyozo's"
             )));
         }
@@ -971,5 +1413,51 @@ impl ContainerBackend for DockerBackend {
                 created: i.created,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn build_output_joins_chunks_and_drops_escapes_cut_in_two() {
+        let mut output = BuildOutput::default();
+        let mut lines = Vec::new();
+        let mut progress = |p: BuildProgress| {
+            if let BuildProgress::Output(l) = p {
+                lines.push(l);
+            }
+        };
+        for chunk in [
+            "\u{1b}[9",
+            "1mred\u{1b}[0m\nhalf ",
+            "and half\r",
+            "\nbar 1%\rbar 99",
+            "%\r\n",
+            "\u{1b}]8;;http://x\u{1b}\\link\u{1b}]8;;\u{7}\u{7}bell\n ---> 123\nout ",
+            "\u{1b}[91merr: in between\n\u{1b}[0m",
+            "continues\nlast",
+        ] {
+            output.push(chunk, &mut progress);
+        }
+        output.finish(&mut progress);
+        assert_eq!(
+            lines,
+            [
+                "red",
+                "half and half",
+                "bar 99%",
+                "link\\u{7}bell",
+                " ---> 123",
+                "err: in between",
+                "out continues",
+                "last"
+            ]
+        );
+        assert_eq!(
+            output.failure("failed"),
+            "failed\nred\nhalf and half\nbar 99%\nlink\\u{7}bell\nerr: in between\nout continues\nlast"
+        );
     }
 }

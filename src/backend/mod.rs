@@ -9,6 +9,7 @@ pub mod breaker;
 pub mod conformance;
 mod context;
 pub mod docker;
+pub mod memory;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,6 +20,7 @@ use futures_util::stream::BoxStream;
 pub use breaker::{CircuitBreaker, CircuitState};
 pub use context::fingerprint;
 pub use docker::{DockerBackend, MIN_API_VERSION};
+pub use memory::MemoryBackend;
 
 /// The label every container and image Kyozo makes carries, with value `kyozo`.
 pub const LABEL_MANAGED_BY: &str = "dev.kyozo.managed-by";
@@ -30,9 +32,23 @@ pub const LABEL_WORKSPACE: &str = "dev.kyozo.workspace";
 pub const LABEL_SERVICE: &str = "dev.kyozo.service";
 /// The label naming the deployment that made a container.
 pub const LABEL_DEPLOYMENT: &str = "dev.kyozo.deployment";
+/// The label naming the folder (its workspace's root) a container was deployed from:
+/// how a new state finds what an earlier one left running from the same folder.
+pub const LABEL_ROOT: &str = "dev.kyozo.root";
+
+/// The engine's own error under a [`BackendError`], kept so that a caller can walk
+/// [`source()`](std::error::Error::source) and downcast it (to bollard's
+/// `bollard::errors::Error` for [`DockerBackend`]).
+pub type ErrorSource = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// A backend operation failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Variants that carry an engine's answer keep the engine's own error as their
+/// [`source()`](std::error::Error::source) when the backend has one; the message says
+/// everything on its own, the source is there to walk or downcast. A backend outside the
+/// crate builds them with [`BackendError::not_found`], [`BackendError::engine`]... and
+/// [`BackendError::with_source`].
+#[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BackendError {
     /// The engine cannot be reached (no socket, connection refused, timed out).
@@ -42,6 +58,9 @@ pub enum BackendError {
         endpoint: String,
         /// Why it could not talk to it.
         reason: String,
+        /// The engine client's error, if there was one.
+        #[source]
+        source: Option<ErrorSource>,
     },
     /// The engine is older than Kyozo supports.
     #[error(
@@ -62,10 +81,19 @@ pub enum BackendError {
         kind: &'static str,
         /// What was asked for.
         id: String,
+        /// The engine's answer, if there was one.
+        #[source]
+        source: Option<ErrorSource>,
     },
     /// The request conflicts with the engine's state (a name in use, a port taken...).
-    #[error("{0}")]
-    Conflict(String),
+    #[error("{message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
+        /// The engine's answer, if there was one.
+        #[source]
+        source: Option<ErrorSource>,
+    },
     /// An image build failed.
     #[error("building {tag} failed: {message}")]
     Build {
@@ -73,6 +101,9 @@ pub enum BackendError {
         tag: String,
         /// The builder's error and the last lines of its output.
         message: String,
+        /// The engine's answer, if there was one.
+        #[source]
+        source: Option<ErrorSource>,
     },
     /// The build context could not be packed.
     #[error("cannot pack the build context {path}: {reason}")]
@@ -97,10 +128,90 @@ pub enum BackendError {
         image: String,
         /// The registry's or the engine's answer.
         reason: String,
+        /// The engine's answer, if there was one.
+        #[source]
+        source: Option<ErrorSource>,
     },
     /// Any other refusal of the engine.
-    #[error("the container engine refused: {0}")]
-    Engine(String),
+    #[error("the container engine refused: {message}")]
+    Engine {
+        /// What the engine said.
+        message: String,
+        /// The engine's answer, if there was one.
+        #[source]
+        source: Option<ErrorSource>,
+    },
+}
+
+impl BackendError {
+    /// [`BackendError::Unavailable`]: the engine at `endpoint` cannot be reached, for
+    /// `reason`.
+    pub fn unavailable(endpoint: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Unavailable {
+            endpoint: endpoint.into(),
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// [`BackendError::NotFound`]: no `kind` (`container`, `image`...) named `id`.
+    pub fn not_found(kind: &'static str, id: impl Into<String>) -> Self {
+        Self::NotFound {
+            kind,
+            id: id.into(),
+            source: None,
+        }
+    }
+
+    /// [`BackendError::Conflict`]: the request conflicts with the engine's state.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::Conflict {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`BackendError::Build`]: building `tag` failed.
+    pub fn build(tag: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Build {
+            tag: tag.into(),
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// [`BackendError::Pull`]: `image` is missing and could not be pulled.
+    pub fn pull(image: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::Pull {
+            image: image.into(),
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// [`BackendError::Engine`]: any other refusal of the engine.
+    pub fn engine(message: impl Into<String>) -> Self {
+        Self::Engine {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// The same error with `source` as its cause. Variants that carry no engine answer
+    /// (`TooOld`, `Context`, `Timeout`) are returned as they are.
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<ErrorSource>) -> Self {
+        match &mut self {
+            Self::Unavailable { source: s, .. }
+            | Self::NotFound { source: s, .. }
+            | Self::Conflict { source: s, .. }
+            | Self::Build { source: s, .. }
+            | Self::Pull { source: s, .. }
+            | Self::Engine { source: s, .. } => *s = Some(source.into()),
+            Self::TooOld { .. } | Self::Context { .. } | Self::Timeout { .. } => {}
+        }
+        self
+    }
 }
 
 /// What the engine is.
@@ -115,8 +226,25 @@ pub struct BackendInfo {
     pub platform: String,
 }
 
-/// What a backend supports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl BackendInfo {
+    /// What an engine is: its name and version, the API version in use and its
+    /// platform.
+    pub fn new(
+        server: impl Into<String>,
+        api_version: impl Into<String>,
+        platform: impl Into<String>,
+    ) -> Self {
+        Self {
+            server: server.into(),
+            api_version: api_version.into(),
+            platform: platform.into(),
+        }
+    }
+}
+
+/// What a backend supports. Start from [`Capabilities::none`] (also the `Default`) or
+/// [`Capabilities::all`] and change what differs with the `with_*` methods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Capabilities {
     /// Several replicas of a service.
@@ -137,6 +265,83 @@ pub struct Capabilities {
     pub volumes: bool,
 }
 
+impl Capabilities {
+    /// A backend that can do none of the optional things.
+    pub const fn none() -> Self {
+        Self {
+            replicas: false,
+            host_ports: false,
+            build: false,
+            exec: false,
+            restart_policies: false,
+            networks: false,
+            volumes: false,
+        }
+    }
+
+    /// A backend that can do everything Kyozo asks of an engine (as Docker can).
+    pub const fn all() -> Self {
+        Self {
+            replicas: true,
+            host_ports: true,
+            build: true,
+            exec: true,
+            restart_policies: true,
+            networks: true,
+            volumes: true,
+        }
+    }
+
+    /// Whether it supports several replicas of a service ([`Capabilities::replicas`]).
+    #[must_use]
+    pub const fn with_replicas(mut self, yes: bool) -> Self {
+        self.replicas = yes;
+        self
+    }
+
+    /// Whether it supports publishing container ports on the host ([`Capabilities::host_ports`]).
+    #[must_use]
+    pub const fn with_host_ports(mut self, yes: bool) -> Self {
+        self.host_ports = yes;
+        self
+    }
+
+    /// Whether it supports building images ([`Capabilities::build`]).
+    #[must_use]
+    pub const fn with_build(mut self, yes: bool) -> Self {
+        self.build = yes;
+        self
+    }
+
+    /// Whether it supports running a command in a running container ([`Capabilities::exec`]).
+    #[must_use]
+    pub const fn with_exec(mut self, yes: bool) -> Self {
+        self.exec = yes;
+        self
+    }
+
+    /// Whether it supports restart policies ([`Capabilities::restart_policies`]).
+    #[must_use]
+    pub const fn with_restart_policies(mut self, yes: bool) -> Self {
+        self.restart_policies = yes;
+        self
+    }
+
+    /// Whether it supports networks of their own ([`Capabilities::networks`]).
+    #[must_use]
+    pub const fn with_networks(mut self, yes: bool) -> Self {
+        self.networks = yes;
+        self
+    }
+
+    /// Whether it supports named volumes ([`Capabilities::volumes`]).
+    #[must_use]
+    pub const fn with_volumes(mut self, yes: bool) -> Self {
+        self.volumes = yes;
+        self
+    }
+}
+
 /// A network Kyozo made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -149,6 +354,24 @@ pub struct NetworkInfo {
     pub labels: BTreeMap<String, String>,
 }
 
+impl NetworkInfo {
+    /// A network with the engine's `id` and its `name`, without labels.
+    pub fn new(id: impl Into<String>, name: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// With these labels.
+    #[must_use]
+    pub fn with_labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.labels = labels;
+        self
+    }
+}
+
 /// A named volume Kyozo made.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -157,6 +380,23 @@ pub struct VolumeInfo {
     pub name: String,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+}
+
+impl VolumeInfo {
+    /// A volume named `name`, without labels.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// With these labels.
+    #[must_use]
+    pub fn with_labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.labels = labels;
+        self
+    }
 }
 
 /// A named volume mounted in a container.
@@ -175,6 +415,8 @@ pub struct PortSpec {
     pub container: u16,
     /// The host port; `None` lets the engine pick a free one.
     pub host: Option<u16>,
+    /// The host address it binds; `None`: every address (the engine's default).
+    pub host_ip: Option<std::net::IpAddr>,
 }
 
 /// A container to create. Its `Debug` shows env names, never values.
@@ -206,7 +448,36 @@ pub struct ContainerSpec {
     pub aliases: Vec<String>,
     /// Named volumes it mounts.
     pub volumes: Vec<VolumeMount>,
+    /// Host folders it mounts (Kyozo's own containers only, such as the edge proxy's
+    /// admin folder: never a path from a folder Kyozo deploys).
+    pub binds: Vec<BindMount>,
+    /// The user it runs as (`uid:gid`), if not the image's.
+    pub user: Option<String>,
 }
+
+/// A host folder mounted in a container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BindMount {
+    /// The folder on the engine's host.
+    pub host: std::path::PathBuf,
+    /// Where it is mounted in the container.
+    pub path: String,
+}
+
+impl BindMount {
+    /// `host` mounted at `path`.
+    pub fn new(host: impl Into<std::path::PathBuf>, path: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            path: path.into(),
+        }
+    }
+}
+
+/// The network of a container that shares the host's network (its ports are the
+/// host's: nothing is published).
+pub const HOST_NETWORK: &str = "host";
 
 impl std::fmt::Debug for ContainerSpec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -258,6 +529,73 @@ pub struct BuildSpec {
     /// The Dockerfile's text, when it is not a file of the context (a Dockerfile Kyozo
     /// generated, kept out of the user's folder): sent as `dockerfile`.
     pub dockerfile_contents: Option<String>,
+    /// What the build's steps may use (memory, CPUs); [`BuildLimits::default`] unless
+    /// changed.
+    pub limits: BuildLimits,
+}
+
+/// The most a build's steps may use, so that a build cannot take the host down: each
+/// `RUN` step's container gets these limits. Set for the builds of a [`Kyozo`](crate::Kyozo) with
+/// [`KyozoBuilder::build_limits`](crate::KyozoBuilder::build_limits).
+///
+/// A step that outgrows the memory limit is killed by the kernel, and the build fails
+/// with [`BackendError::Build`] saying "the build ran out of memory (limit N MiB)".
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct BuildLimits {
+    /// The memory of a step, in bytes (swap included: a step never swaps beyond it);
+    /// `None` for no limit. Default [`DEFAULT_BUILD_MEMORY`]. The Docker backend sends
+    /// it as a 32-bit number: at most `i32::MAX` bytes (2 GiB less one byte); a larger
+    /// limit is refused, `None` lifts it.
+    pub memory_bytes: Option<u64>,
+    /// The CPUs a step may use (`1.5` is one and a half); `None` for no limit. Default:
+    /// all the host's cores but one, at least one ([`BuildLimits::default_cpus`]).
+    pub cpus: Option<f64>,
+}
+
+/// The default memory limit of a build step: 2 GiB less 1 MiB (2047 MiB), the most the
+/// Docker Engine client Kyozo uses can send.
+pub const DEFAULT_BUILD_MEMORY: u64 = 2047 * 1024 * 1024;
+
+impl BuildLimits {
+    /// No limits at all.
+    pub fn unlimited() -> Self {
+        Self {
+            memory_bytes: None,
+            cpus: None,
+        }
+    }
+
+    /// These limits with `bytes` of memory (`None`: no limit).
+    #[must_use]
+    pub fn with_memory_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.memory_bytes = bytes;
+        self
+    }
+
+    /// These limits with `cpus` CPUs (`None`: no limit).
+    #[must_use]
+    pub fn with_cpus(mut self, cpus: Option<f64>) -> Self {
+        self.cpus = cpus;
+        self
+    }
+
+    /// The default CPU limit of a build step on this host: its cores but one, at least
+    /// one, so that a build leaves a core to everything else.
+    pub fn default_cpus() -> f64 {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        cores.saturating_sub(1).max(1) as f64
+    }
+}
+
+impl Default for BuildLimits {
+    /// [`DEFAULT_BUILD_MEMORY`] and [`BuildLimits::default_cpus`].
+    fn default() -> Self {
+        Self {
+            memory_bytes: Some(DEFAULT_BUILD_MEMORY),
+            cpus: Some(Self::default_cpus()),
+        }
+    }
 }
 
 /// A line of build output, as it arrives.
@@ -294,8 +632,91 @@ pub struct ContainerState {
     pub health: Option<String>,
     /// Published ports: container port → host port.
     pub ports: BTreeMap<u16, u16>,
+    /// The host address each published container port is bound to, as the engine
+    /// reports it (`0.0.0.0` or `::` for every address).
+    pub host_ips: BTreeMap<u16, std::net::IpAddr>,
     /// Its labels.
     pub labels: BTreeMap<String, String>,
+}
+
+impl ContainerState {
+    /// A container with the engine's `id`, its `name` and `image`, created and not
+    /// running: status `created`, no exit code, no restarts, health, ports or labels.
+    pub fn new(id: impl Into<String>, name: impl Into<String>, image: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            name: name.into(),
+            image: image.into(),
+            running: false,
+            status: "created".into(),
+            exit_code: None,
+            oom_killed: false,
+            restart_count: 0,
+            health: None,
+            ports: BTreeMap::new(),
+            host_ips: BTreeMap::new(),
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// Running or not; the status follows (`running`, or `exited` for a container
+    /// that ran). Set a status of your own with [`with_status`](Self::with_status) after.
+    #[must_use]
+    pub fn with_running(mut self, running: bool) -> Self {
+        self.running = running;
+        self.status = if running { "running" } else { "exited" }.into();
+        self
+    }
+
+    /// With this status (`created`, `running`, `exited`...).
+    #[must_use]
+    pub fn with_status(mut self, status: impl Into<String>) -> Self {
+        self.status = status.into();
+        self
+    }
+
+    /// With this exit code (`None` until it has exited).
+    #[must_use]
+    pub fn with_exit_code(mut self, code: Option<i64>) -> Self {
+        self.exit_code = code;
+        self
+    }
+
+    /// Whether the kernel killed it for memory.
+    #[must_use]
+    pub fn with_oom_killed(mut self, oom_killed: bool) -> Self {
+        self.oom_killed = oom_killed;
+        self
+    }
+
+    /// How often the engine restarted it.
+    #[must_use]
+    pub fn with_restart_count(mut self, count: i64) -> Self {
+        self.restart_count = count;
+        self
+    }
+
+    /// Its health (`healthy`, `unhealthy`, `starting`), when it has a health check.
+    #[must_use]
+    pub fn with_health(mut self, health: Option<String>) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// With container port `container` published on host port `host`, bound to `ip`.
+    #[must_use]
+    pub fn with_port(mut self, container: u16, host: u16, ip: std::net::IpAddr) -> Self {
+        self.ports.insert(container, host);
+        self.host_ips.insert(container, ip);
+        self
+    }
+
+    /// With these labels.
+    #[must_use]
+    pub fn with_labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.labels = labels;
+        self
+    }
 }
 
 /// What a command run in a container ([`ContainerBackend::exec`]) did.
@@ -307,6 +728,17 @@ pub struct ExecOutput {
     /// The last [`EXEC_OUTPUT_LIMIT`] bytes of its output (stdout and stderr together),
     /// lossily decoded.
     pub output: String,
+}
+
+impl ExecOutput {
+    /// A command that exited with `exit_code` after printing `output` (keep at most
+    /// the last [`EXEC_OUTPUT_LIMIT`] bytes, as the contract says).
+    pub fn new(exit_code: i64, output: impl Into<String>) -> Self {
+        Self {
+            exit_code,
+            output: output.into(),
+        }
+    }
 }
 
 /// How much of a command's output [`ExecOutput`] keeps.
@@ -326,6 +758,39 @@ pub struct ImageInfo {
     pub created: i64,
 }
 
+impl ImageInfo {
+    /// An image with the engine's `id`, without tags or labels, made at Unix time 0.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self {
+            id: id.into(),
+            tags: Vec::new(),
+            labels: BTreeMap::new(),
+            created: 0,
+        }
+    }
+
+    /// With one more tag.
+    #[must_use]
+    pub fn with_tag(mut self, tag: impl Into<String>) -> Self {
+        self.tags.push(tag.into());
+        self
+    }
+
+    /// With these labels.
+    #[must_use]
+    pub fn with_labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.labels = labels;
+        self
+    }
+
+    /// Made at this Unix time (seconds).
+    #[must_use]
+    pub fn with_created(mut self, created: i64) -> Self {
+        self.created = created;
+        self
+    }
+}
+
 /// A line of a container's log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -334,6 +799,26 @@ pub struct LogLine {
     pub stderr: bool,
     /// The text (without its line break).
     pub text: String,
+}
+
+impl LogLine {
+    /// A line of stderr (`stderr`) or stdout.
+    pub fn new(stderr: bool, text: impl Into<String>) -> Self {
+        Self {
+            stderr,
+            text: text.into(),
+        }
+    }
+
+    /// A line of stdout.
+    pub fn stdout(text: impl Into<String>) -> Self {
+        Self::new(false, text)
+    }
+
+    /// A line of stderr.
+    pub fn stderr(text: impl Into<String>) -> Self {
+        Self::new(true, text)
+    }
 }
 
 /// Which log lines to read.
@@ -346,6 +831,29 @@ pub struct LogOptions {
     pub tail: Option<u32>,
     /// Only lines since this Unix time (seconds).
     pub since: Option<i64>,
+}
+
+impl LogOptions {
+    /// Keep following new lines until the container stops.
+    #[must_use]
+    pub fn with_follow(mut self, follow: bool) -> Self {
+        self.follow = follow;
+        self
+    }
+
+    /// Only the last `n` lines.
+    #[must_use]
+    pub fn with_tail(mut self, n: Option<u32>) -> Self {
+        self.tail = n;
+        self
+    }
+
+    /// Only lines since this Unix time (seconds).
+    #[must_use]
+    pub fn with_since(mut self, since: Option<i64>) -> Self {
+        self.since = since;
+        self
+    }
 }
 
 /// One sample of a container's resource use.
@@ -376,7 +884,49 @@ pub struct ContainerStats {
     pub online_cpus: u32,
 }
 
+/// Build a sample from `ContainerStats::default()` (all zero) with the `with_*` methods.
 impl ContainerStats {
+    /// With this CPU use, in percent of one core.
+    #[must_use]
+    pub fn with_cpu_percent(mut self, percent: f64) -> Self {
+        self.cpu_percent = percent;
+        self
+    }
+
+    /// With this memory in use and limit, bytes.
+    #[must_use]
+    pub fn with_memory(mut self, used: u64, limit: u64) -> Self {
+        self.memory_bytes = used;
+        self.memory_limit_bytes = limit;
+        self
+    }
+
+    /// With these bytes received and sent over all networks.
+    #[must_use]
+    pub fn with_network(mut self, rx: u64, tx: u64) -> Self {
+        self.network_rx_bytes = rx;
+        self.network_tx_bytes = tx;
+        self
+    }
+
+    /// With these bytes read from and written to block devices.
+    #[must_use]
+    pub fn with_block_io(mut self, read: u64, written: u64) -> Self {
+        self.block_read_bytes = read;
+        self.block_write_bytes = written;
+        self
+    }
+
+    /// With the container's CPU time, the host's CPU time at the sample (both in
+    /// nanoseconds) and the CPUs it may use.
+    #[must_use]
+    pub fn with_cpu_times(mut self, container_nanos: u64, system_nanos: u64, cpus: u32) -> Self {
+        self.cpu_total_nanos = container_nanos;
+        self.system_cpu_nanos = system_nanos;
+        self.online_cpus = cpus;
+        self
+    }
+
     /// CPU use in percent of one core between an `earlier` sample of the same container
     /// and this one (0 when the host's clock did not move).
     pub fn cpu_percent_since(&self, earlier: &ContainerStats) -> f64 {
@@ -424,6 +974,25 @@ pub struct ContainerEvent {
     pub time_nanos: i64,
     /// The container's labels.
     pub labels: BTreeMap<String, String>,
+}
+
+impl ContainerEvent {
+    /// Container `id` did `kind` at `time_nanos` (Unix nanoseconds), without labels.
+    pub fn new(id: impl Into<String>, kind: ContainerEventKind, time_nanos: i64) -> Self {
+        Self {
+            id: id.into(),
+            kind,
+            time_nanos,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    /// With the container's labels.
+    #[must_use]
+    pub fn with_labels(mut self, labels: BTreeMap<String, String>) -> Self {
+        self.labels = labels;
+        self
+    }
 }
 
 /// A container engine. Object-safe; every method is cancel-safe to drop.
@@ -491,7 +1060,9 @@ pub trait ContainerBackend: Send + Sync + std::fmt::Debug {
     /// Waits until a container stops; returns its exit code.
     async fn wait(&self, id: &str) -> Result<i64, BackendError>;
     /// Makes a network named `name` (a bridge), carrying Kyozo's labels and `labels`;
-    /// one of that name that Kyozo made is returned as it is. Returns its id.
+    /// one of that name that Kyozo made is returned as it is, also to calls made at the
+    /// same time (services deployed together ask for their workspace's network at
+    /// once: each gets the one network). Returns its id.
     async fn create_network(
         &self,
         name: &str,

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::validate::ValidationError;
 use super::{DeploymentId, EventId, HealthCheckKind, ServiceId, TeamId, Timestamp, WorkspaceId};
-use crate::auth::Actor;
+use crate::model::Actor;
 
 /// The largest event accepted: 64 KiB (its payload and error as JSON, plus a fixed
 /// allowance for the other fields).

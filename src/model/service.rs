@@ -67,6 +67,11 @@ pub struct PortMapping {
     /// TCP or UDP.
     #[serde(default)]
     pub protocol: Protocol,
+    /// The host address it is published on (`127.0.0.1`); `None`: every address of the
+    /// host, as the engine does by default. What is published and what is shown both
+    /// come from this value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_ip: Option<std::net::IpAddr>,
 }
 
 impl PortMapping {
@@ -76,7 +81,14 @@ impl PortMapping {
             container_port,
             host_port,
             protocol: Protocol::Tcp,
+            host_ip: None,
         }
+    }
+
+    /// The same mapping published on the host address `ip` only.
+    pub fn with_host_ip(mut self, ip: Option<std::net::IpAddr>) -> Self {
+        self.host_ip = ip;
+        self
     }
 
     /// The same mapping with another protocol.
@@ -85,8 +97,24 @@ impl PortMapping {
         self
     }
 
-    /// Parses the compose short form: `80`, `8080:80`, `8080:80/udp`.
+    /// Parses the compose short form: `80`, `8080:80`, `8080:80/udp`,
+    /// `127.0.0.1:8080:80`, `[::1]:8080:80`.
     pub fn parse(s: &str) -> Result<Self, ValidationError> {
+        // A host address first: `[v6]:` or `a.b.c.d:` before `host:container`.
+        let (host_ip, s) = match s.strip_prefix('[').and_then(|r| r.split_once("]:")) {
+            Some((ip, rest)) => (Some(ip), rest),
+            None => match s.splitn(3, ':').collect::<Vec<_>>()[..] {
+                [ip, _, _] => (Some(ip), &s[ip.len() + 1..]),
+                _ => (None, s),
+            },
+        };
+        let host_ip =
+            match host_ip {
+                Some(ip) => Some(ip.parse::<std::net::IpAddr>().map_err(|_| {
+                    ValidationError::invalid("host_ip", ip, "an IPv4 or IPv6 address")
+                })?),
+                None => None,
+            };
         let (ports, protocol) = match s.split_once('/') {
             Some((p, proto)) => (p, proto.parse::<Protocol>()?),
             None => (s, Protocol::Tcp),
@@ -99,6 +127,7 @@ impl PortMapping {
             }
         };
         let (host, container) = match ports.split_once(':') {
+            Some(("", c)) => (None, port("container_port", c)?),
             Some((h, c)) => (Some(port("host_port", h)?), port("container_port", c)?),
             None => (None, port("container_port", ports)?),
         };
@@ -106,6 +135,7 @@ impl PortMapping {
             container_port: container,
             host_port: host,
             protocol,
+            host_ip,
         })
     }
 
@@ -131,8 +161,15 @@ impl PortMapping {
 
 impl fmt::Display for PortMapping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(h) = self.host_port {
-            write!(f, "{h}:")?;
+        match self.host_ip {
+            Some(std::net::IpAddr::V6(ip)) => write!(f, "[{ip}]:")?,
+            Some(ip) => write!(f, "{ip}:")?,
+            None => {}
+        }
+        match self.host_port {
+            Some(h) => write!(f, "{h}:")?,
+            None if self.host_ip.is_some() => write!(f, ":")?,
+            None => {}
         }
         write!(f, "{}/{}", self.container_port, self.protocol)
     }
@@ -407,6 +444,41 @@ impl RestartPolicy {
     }
 }
 
+/// What a service's process is meant to do: run until stopped, or run once to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ServiceKind {
+    /// Runs until it is stopped (a web server, a worker): a process that exits before
+    /// it is ready fails its deployment.
+    #[default]
+    Service,
+    /// Runs once to its end (a script, a migration): its deployment waits for it, and
+    /// an exit with code 0 completes it.
+    Job,
+}
+
+impl ServiceKind {
+    /// `service` or `job`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ServiceKind::Service => "service",
+            ServiceKind::Job => "job",
+        }
+    }
+
+    /// Whether this is the default kind (a service), for serde.
+    pub fn is_service(&self) -> bool {
+        *self == ServiceKind::Service
+    }
+}
+
+impl std::fmt::Display for ServiceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How a service is built and run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[non_exhaustive]
@@ -430,6 +502,9 @@ pub struct DeploymentConfig {
     /// Whether the engine restarts its containers when they exit on their own.
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// Whether it runs until stopped or once to its end.
+    #[serde(default, skip_serializing_if = "ServiceKind::is_service")]
+    pub kind: ServiceKind,
     /// The network of the build's `RUN` steps (`host` where the default bridge has no
     /// way out and the build downloads packages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,6 +512,22 @@ pub struct DeploymentConfig {
     /// Named volumes its containers mount (data that outlives them: a database's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<VolumeSpec>,
+    /// Labels its plan gives its containers (`dev.kyozo.stack`), kept as the plan said
+    /// them. Kyozo's own labels (`dev.kyozo.team`...) are the runtime's and are not
+    /// among them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Labels its plan gives the images it builds, kept as the plan said them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub build_labels: BTreeMap<String, String>,
+    /// The services its plan starts before it (by name). The runtime deploys one
+    /// service at a time: the caller deploys these first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<String>,
+    /// Env vars it reads that its plan could not give a value (their names): the user
+    /// sets them in `env`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub env_required: Vec<String>,
 }
 
 /// A named volume a service mounts: the engine's volume is the workspace's
@@ -498,8 +589,14 @@ pub struct ServiceInstance {
     pub config: DeploymentConfig,
     /// Its ports.
     pub ports: Vec<PortMapping>,
-    /// Its environment. Values are secrets: they never appear in events or logs.
+    /// Its environment as its plan (or whoever created it) says. Values are secrets:
+    /// they never appear in events or logs.
     pub env: BTreeMap<String, SecretValue>,
+    /// Env vars its people set themselves (`kyozo env set`, an env file), kept apart
+    /// from `env` (a new plan replaces `env`, never these) and applied over it:
+    /// [`ServiceInstance::effective_env`] is what its containers get.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub settings: BTreeMap<String, super::Setting>,
     /// Limits per replica.
     pub limits: ResourceLimits,
     /// How many replicas should run.
@@ -548,6 +645,7 @@ impl ServiceInstance {
             config: DeploymentConfig::default(),
             ports: Vec::new(),
             env: BTreeMap::new(),
+            settings: BTreeMap::new(),
             limits: ResourceLimits::default(),
             replicas: 1,
             health_check: None,
@@ -563,12 +661,18 @@ impl ServiceInstance {
         }
     }
 
+    /// The env its containers get: [`env`](Self::env) with its
+    /// [`settings`](Self::settings) over it.
+    pub fn effective_env(&self) -> BTreeMap<String, SecretValue> {
+        super::effective_env(&self.env, &self.settings)
+    }
+
     /// Checks every field that has rules: name, ports, env names, limits, replicas,
     /// health check, stack confidence.
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate_name("service.name", &self.name)?;
         validate_ports(&self.ports)?;
-        for name in self.env.keys() {
+        for name in self.env.keys().chain(self.settings.keys()) {
             validate_env_name(name)?;
         }
         self.limits.validate()?;
@@ -602,6 +706,37 @@ impl ServiceInstance {
                 self.folder.display().to_string(),
                 "a path relative to the workspace root, without '..'",
             ));
+        }
+        let relative = |field: &str, path: &Option<PathBuf>| match path {
+            Some(p)
+                if p.is_absolute()
+                    || p.components()
+                        .any(|c| matches!(c, std::path::Component::ParentDir))
+                    || p.to_string_lossy().chars().any(char::is_control) =>
+            {
+                Err(ValidationError::invalid(
+                    field,
+                    p.display().to_string(),
+                    "a path relative to the workspace root, without '..'",
+                ))
+            }
+            _ => Ok(()),
+        };
+        relative("config.build_context", &self.config.build_context)?;
+        relative("config.dockerfile", &self.config.dockerfile)?;
+        if let Some(n) = &self.config.build_network {
+            let ok = !n.is_empty()
+                && n.len() <= 128
+                && n.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && n.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+            if !ok {
+                return Err(ValidationError::invalid(
+                    "config.build_network",
+                    n.clone(),
+                    "a network name (letters, digits, '_', '.', '-')",
+                ));
+            }
         }
         Ok(())
     }

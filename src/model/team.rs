@@ -47,6 +47,87 @@ pub struct Workspace {
     pub root: Option<std::path::PathBuf>,
     /// When the workspace was created.
     pub created_at: Timestamp,
+    /// How its folder was last planned and deployed (base images, the builds'
+    /// network, chosen host ports), used again where a call does not say otherwise.
+    #[serde(default, skip_serializing_if = "DeployDefaults::is_empty")]
+    pub defaults: DeployDefaults,
+}
+
+/// How a workspace's folder is planned and deployed when a call does not say
+/// otherwise: what it was last deployed with (`kyozo up --image python=IMAGE
+/// --build-network host --port web=8081` remembers them for the next `up`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DeployDefaults {
+    /// Base images by key of the base-image map (`python`, `python:3.12`, `redis`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub images: std::collections::BTreeMap<String, String>,
+    /// The network of the builds' `RUN` steps (`host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_network: Option<String>,
+    /// Host ports chosen per service (`--port web=8081`): the host port its first
+    /// published port takes.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub ports: std::collections::BTreeMap<String, u16>,
+    /// Debian packages every generated build installs before the dependencies
+    /// (`--system-package libgdal-dev`), besides those Kyozo maps from well-known native
+    /// dependencies.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeSet::is_empty")]
+    pub system_packages: std::collections::BTreeSet<String>,
+}
+
+impl DeployDefaults {
+    /// Whether it says nothing.
+    pub fn is_empty(&self) -> bool {
+        self.images.is_empty()
+            && self.build_network.is_none()
+            && self.ports.is_empty()
+            && self.system_packages.is_empty()
+    }
+
+    /// Checks the values: images and the network are non-empty and hold no control
+    /// characters or spaces; ports are not 0; system packages are Debian package
+    /// names.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        let word = |field: &str, v: &str| {
+            if v.is_empty() || v.len() > 512 || v.chars().any(|c| c.is_control() || c == ' ') {
+                Err(ValidationError::invalid(
+                    field,
+                    v.escape_debug().to_string(),
+                    "a non-empty word without spaces or control characters",
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        for (k, v) in &self.images {
+            word("defaults.images.key", k)?;
+            word("defaults.images", v)?;
+        }
+        if let Some(n) = &self.build_network {
+            word("defaults.build_network", n)?;
+        }
+        for p in &self.system_packages {
+            if !super::is_debian_package(p) {
+                return Err(ValidationError::invalid(
+                    "defaults.system_packages",
+                    p.escape_debug().to_string(),
+                    "a Debian package name (2 to 100 lower-case letters, digits, `+`, `-`, `.`)",
+                ));
+            }
+        }
+        for (service, port) in &self.ports {
+            validate_name("defaults.ports.service", service)?;
+            if *port == 0 {
+                return Err(ValidationError::out_of_range(
+                    "defaults.ports",
+                    0,
+                    "1-65535",
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Workspace {
@@ -60,6 +141,7 @@ impl Workspace {
             name,
             root: None,
             created_at: Timestamp::now(),
+            defaults: DeployDefaults::default(),
         })
     }
 
@@ -72,7 +154,7 @@ impl Workspace {
 
 /// A role in a team, from most to least powerful.
 ///
-/// What each role may do is decided in one place, [`crate::auth::policy`], and written
+/// What each role may do is decided in one place, `auth::policy`, and written
 /// as a table in `docs/policy.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -123,7 +205,7 @@ impl std::str::FromStr for Role {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct Member {
-    /// The membership's id; an [`Actor`](crate::auth::Actor) names it.
+    /// The membership's id; an [`Actor`](super::Actor) names it.
     pub id: MemberId,
     /// The team.
     pub team: TeamId,

@@ -87,6 +87,18 @@ impl ValidationError {
 /// Checks a name (team, workspace, service): 1 to 63 characters of lowercase ASCII
 /// letters, digits and `-`, starting with a letter or digit. Names end up in container
 /// names and DNS labels, so they follow DNS label rules.
+/// Whether `name` is a Debian package name (`libpq-dev`, `g++`, `libpango1.0-dev`): 2 to
+/// 100 characters, lower-case letters, digits, `+`, `-` and `.`, starting with a letter
+/// or a digit. Names reach a build's `apt-get install` only when they pass.
+pub fn is_debian_package(name: &str) -> bool {
+    name.len() >= 2
+        && name.len() <= 100
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
+}
+
 pub(crate) fn validate_name(field: &str, name: &str) -> Result<(), ValidationError> {
     let ok = !name.is_empty()
         && name.len() <= 63

@@ -31,7 +31,8 @@ impl BackingPlan {
     /// The service to create in `workspace` to run this backing service with the
     /// runtime: its image, its env (compose's `${NAME:-default}` filled in), its health
     /// command, its volume, no published port (its neighbours reach it by its name on
-    /// the workspace's network), restarted when it fails.
+    /// the workspace's network), restarted when it fails (a few times: the compose file
+    /// says the same).
     pub fn service(
         &self,
         team: crate::model::TeamId,
@@ -57,8 +58,23 @@ impl BackingPlan {
         if let Some((volume, path)) = &self.volume {
             s.config.volumes = vec![VolumeSpec::new(volume.clone(), path.clone())];
         }
-        s.config.restart = crate::model::RestartPolicy::OnFailure { max_retries: 5 };
+        s.config.restart = BACKING_RESTART;
         s
+    }
+}
+
+/// How a backing service is restarted, by the runtime and in the compose file alike:
+/// when it fails, a few times (a database that cannot start is not retried forever).
+const BACKING_RESTART: crate::model::RestartPolicy =
+    crate::model::RestartPolicy::OnFailure { max_retries: 5 };
+
+/// A restart policy as compose writes it.
+fn compose_restart(policy: crate::model::RestartPolicy) -> String {
+    use crate::model::RestartPolicy;
+    match policy {
+        RestartPolicy::Never => "no".into(),
+        RestartPolicy::OnFailure { max_retries } => format!("on-failure:{max_retries}"),
+        RestartPolicy::Always => "unless-stopped".into(),
     }
 }
 
@@ -185,7 +201,7 @@ struct ComposeService {
     volumes: Vec<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     labels: BTreeMap<String, String>,
-    restart: &'static str,
+    restart: String,
 }
 
 #[derive(Serialize)]
@@ -248,7 +264,7 @@ pub(super) fn render(plan: &Plan, dest: &std::path::Path) -> Result<String, Plan
                 start_period: "10s",
             }),
             labels: BTreeMap::from([("dev.kyozo.backing".to_string(), b.name.clone())]),
-            restart: "unless-stopped",
+            restart: compose_restart(BACKING_RESTART),
             ..ComposeService::default()
         };
         if let Some((volume, path)) = &b.volume {
@@ -264,30 +280,39 @@ pub(super) fn render(plan: &Plan, dest: &std::path::Path) -> Result<String, Plan
     {
         let spec = &s.spec;
         let service = ComposeService {
-            image: Some(spec.image.clone()),
+            image: Some(literal(&spec.image)),
             build: spec.build.as_ref().map(|b| ComposeBuild {
-                context: if elsewhere {
+                context: literal(&if elsewhere {
                     plan.root.join(&b.context).display().to_string()
                 } else {
                     dot_slash(&b.context)
-                },
-                dockerfile: match &s.source {
+                }),
+                dockerfile: literal(&match &s.source {
                     ImageSource::Generated { file } if elsewhere => {
                         dest.join(&file.path).display().to_string()
                     }
                     _ => b.dockerfile.clone(),
-                },
-                args: b.args.clone(),
-                network: b.network.clone(),
-                labels: b.labels.clone(),
+                }),
+                args: literals(&b.args),
+                network: b.network.as_deref().map(literal),
+                labels: literals(&b.labels),
             }),
+            // Kyozo's own wiring, which uses compose's `${NAME:-default}` on purpose.
             environment: spec.env.clone(),
             ports: spec
                 .ports
                 .iter()
-                .map(|p| match p.host_port {
-                    Some(h) => format!("{h}:{}", p.container_port),
-                    None => p.container_port.to_string(),
+                .map(|p| {
+                    let ip = match p.host_ip {
+                        Some(std::net::IpAddr::V6(ip)) => format!("[{ip}]:"),
+                        Some(ip) => format!("{ip}:"),
+                        None => String::new(),
+                    };
+                    match (p.host_port, ip.is_empty()) {
+                        (Some(h), _) => format!("{ip}{h}:{}", p.container_port),
+                        (None, false) => format!("{ip}:{}", p.container_port),
+                        (None, true) => p.container_port.to_string(),
+                    }
                 })
                 .collect(),
             depends_on: spec
@@ -302,8 +327,8 @@ pub(super) fn render(plan: &Plan, dest: &std::path::Path) -> Result<String, Plan
                     (d.clone(), DependsOn { condition })
                 })
                 .collect(),
-            labels: spec.labels.clone(),
-            restart: "unless-stopped",
+            labels: literals(&spec.labels),
+            restart: compose_restart(spec.restart),
             ..ComposeService::default()
         };
         services.insert(s.name.clone(), service);
@@ -314,6 +339,18 @@ pub(super) fn render(plan: &Plan, dest: &std::path::Path) -> Result<String, Plan
         "# {} from what it found in this folder. Edit it freely: once edited,\n# it is yours and Kyozo never replaces it.\n{yaml}",
         super::GENERATED_MARK
     ))
+}
+
+/// A value from the folder as compose reads it literally: compose interpolates `$` in
+/// every value, so a folder named `a$HOME` must be written `a$$HOME`. (YAML quoting is
+/// the serializer's.)
+fn literal(value: &str) -> String {
+    value.replace('$', "$$")
+}
+
+/// [`literal`] on every value of a map.
+fn literals(map: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+    map.iter().map(|(k, v)| (k.clone(), literal(v))).collect()
 }
 
 /// A relative path as compose likes it (`./api`, `.`).

@@ -43,7 +43,9 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("ruby:3.3", "ruby:3.3-slim-bookworm"),
     ("rust", "rust:1-bookworm"),
     ("rust-runtime", "debian:bookworm-slim"),
-    ("static", "busybox:1.37"),
+    ("static", "caddy:2"),
+    // The edge proxy that holds the services' published ports.
+    ("caddy", "caddy:2"),
     // Backing services.
     ("mariadb", "mariadb:11"),
     ("memcached", "memcached:1.6"),
@@ -82,6 +84,11 @@ impl BaseImages {
         self.given.insert(key.clone());
         self.images.insert(key, image.into());
         self
+    }
+
+    /// Whether `key` was given ([`set`](Self::set)), not one of the defaults.
+    pub fn is_given(&self, key: &str) -> bool {
+        self.given.contains(key)
     }
 
     /// Every entry, by key.

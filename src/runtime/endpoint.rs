@@ -3,7 +3,7 @@
 //!
 //! Containers publish their ports on host ports the engine picks, and a new deployment's
 //! containers get new ones; a client that must not notice a redeploy connects to the
-//! endpoint instead ([`Kyozo::expose`]). The runtime keeps the endpoint's routes: a
+//! endpoint instead ([`Kyozo::expose`](crate::Kyozo::expose)). The runtime keeps the endpoint's routes: a
 //! deployment adds its new replicas once they are ready, takes the old ones out, waits
 //! for the connections still open to them to finish (at most the drain time), and only
 //! then stops them. A replica that refuses a connection is skipped for the next one.
@@ -16,11 +16,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use crate::Kyozo;
-use crate::auth::Actor;
-use crate::auth::policy::Operation;
+use super::Runtime;
 use crate::error::{Error, Result};
-use crate::model::{ServiceId, TeamId};
+use crate::model::{ServiceId, ServiceInstance};
 
 /// How long a connection to a replica may take before the next replica is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -121,6 +119,20 @@ impl Routes {
         }
     }
 
+    /// Whether the routes know the service (a deployment or an operation of this
+    /// process set them).
+    pub(crate) fn knows(&self, service: ServiceId) -> bool {
+        self.lock().contains_key(&service)
+    }
+
+    /// The host ports of the service's routed replicas, by container port.
+    pub(crate) fn upstreams(&self, service: ServiceId) -> BTreeMap<u16, Vec<u16>> {
+        match self.lock().get(&service) {
+            Some((targets, _)) => upstreams_of(targets.iter().map(|t| &t.ports)),
+            None => BTreeMap::new(),
+        }
+    }
+
     /// Forgets the service.
     pub(crate) fn forget(&self, service: ServiceId) {
         self.lock().remove(&service);
@@ -154,8 +166,21 @@ impl Routes {
     }
 }
 
-/// A service's stable endpoint, made by [`Kyozo::expose`]; it stops listening when
-/// dropped (connections already forwarded finish on their own).
+/// The host ports of replicas (each: container port → host port), by container port.
+pub(crate) fn upstreams_of<'a>(
+    replicas: impl IntoIterator<Item = &'a BTreeMap<u16, u16>>,
+) -> BTreeMap<u16, Vec<u16>> {
+    let mut out: BTreeMap<u16, Vec<u16>> = BTreeMap::new();
+    for ports in replicas {
+        for (container, host) in ports {
+            out.entry(*container).or_default().push(*host);
+        }
+    }
+    out
+}
+
+/// A service's stable endpoint, made by [`Kyozo::expose`](crate::Kyozo::expose); it stops
+/// listening when dropped (connections already forwarded finish on their own).
 #[derive(Debug)]
 pub struct Endpoint {
     addr: SocketAddr,
@@ -184,22 +209,17 @@ impl Drop for Open {
     }
 }
 
-impl Kyozo {
+impl Runtime {
     /// Listens on `listen` and forwards every connection to the service's
-    /// `container_port` on one of its ready replicas, in turn. Redeploys, scaling and
-    /// restarts change where connections go without closing the endpoint: a client of
-    /// the endpoint sees no gap while a health-gated rolling update swaps the replicas.
-    ///
-    /// Needs the right to deploy the service (it publishes a port on the host).
-    pub async fn expose(
+    /// `container_port` on one of its ready replicas (see
+    /// [`Kyozo::expose`](crate::Kyozo::expose)).
+    pub(crate) async fn expose(
         &self,
-        actor: Actor,
-        team: TeamId,
-        id: ServiceId,
+        service: ServiceInstance,
         container_port: u16,
         listen: SocketAddr,
     ) -> Result<Endpoint> {
-        let service = self.authorized_service(actor, Operation::Deploy, team, id)?;
+        let id = service.id;
         if !service
             .ports
             .iter()

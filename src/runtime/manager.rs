@@ -1,5 +1,5 @@
-//! The manager: background work of a running [`Kyozo`], started with
-//! [`Kyozo::start_manager`] and stopped with [`Manager::shutdown`] (or on drop).
+//! The manager: background work of a running [`Kyozo`](crate::Kyozo), started with
+//! [`Kyozo::start_manager`](crate::Kyozo::start_manager) and stopped with [`Manager::shutdown`] (or on drop).
 //!
 //! - On start, **reconciliation**: every container carrying Kyozo's labels is matched
 //!   to its service; a service whose recorded containers vanished while no one watched
@@ -8,7 +8,8 @@
 //!   what runs instead of starting duplicates.
 //! - The engine's **event stream**, turned into the audit trail as it happens: a
 //!   container that dies without Kyozo asking becomes a `crashed` event (with its exit
-//!   code) and, with no replica left running, the `failed` status; an OOM kill becomes
+//!   code) and, with no replica left running, the `failed` status (a job's container
+//!   that ends with 0 is a `stopped` event and the `stopped` status); an OOM kill becomes
 //!   an `oom_killed` event. The stream resumes from the last event it saw when the
 //!   engine comes back.
 //!
@@ -31,15 +32,14 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 
-use crate::Kyozo;
-use crate::auth::Actor;
+use super::Runtime;
 use crate::backend::{
     ContainerBackend, ContainerEvent, ContainerEventKind, LABEL_SERVICE, LABEL_TEAM,
 };
 use crate::error::Result;
 use crate::model::{
-    EventKind, EventPayload, HealthCheck, HealthStatus, NewEvent, ServiceId, ServiceInstance,
-    ServiceMetric, ServiceStatus, TeamId, Timestamp,
+    Actor, EventKind, EventPayload, HealthCheck, HealthStatus, NewEvent, ServiceId,
+    ServiceInstance, ServiceKind, ServiceMetric, ServiceStatus, TeamId, Timestamp,
 };
 
 /// How often the manager works.
@@ -69,7 +69,7 @@ impl Default for ManagerConfig {
     }
 }
 
-/// What one [`Kyozo::sweep`] did.
+/// What one [`Kyozo::sweep`](crate::Kyozo::sweep) did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Sweep {
@@ -81,7 +81,7 @@ pub struct Sweep {
     pub measured: usize,
 }
 
-/// What one [`Kyozo::cleanup`] removed.
+/// What one [`Kyozo::cleanup`](crate::Kyozo::cleanup) removed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub struct Cleanup {
@@ -91,7 +91,7 @@ pub struct Cleanup {
     pub images: Vec<String>,
 }
 
-/// The background work of a [`Kyozo`]. Dropping it stops the work;
+/// The background work of a [`Kyozo`](crate::Kyozo). Dropping it stops the work;
 /// [`shutdown`](Self::shutdown) waits for it to stop.
 #[derive(Debug)]
 pub struct Manager {
@@ -147,15 +147,9 @@ fn now_nanos() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
-impl Kyozo {
-    /// Reconciles the store with the engine, then starts the background work with the
-    /// default [`ManagerConfig`].
-    pub async fn start_manager(&self) -> Result<Manager> {
-        self.start_manager_with(ManagerConfig::default()).await
-    }
-
+impl Runtime {
     /// Reconciles the store with the engine, then starts the background work.
-    pub async fn start_manager_with(&self, config: ManagerConfig) -> Result<Manager> {
+    pub(crate) async fn start_manager(&self, config: ManagerConfig) -> Result<Manager> {
         let backend = self.backend_or_err()?;
         let since = now_nanos();
         let reconciled = self.reconcile(&*backend).await?;
@@ -214,15 +208,9 @@ impl Kyozo {
         .await
     }
 
-    /// One health check of every running service that has one and one metrics sample
-    /// of every running service, done concurrently and recorded (what the manager does
-    /// at its intervals, at once: for a program that runs no manager, or a test). The
-    /// raw results are recorded; the `health_passed`/`health_failed` events, which
-    /// weigh `retries` and `start_period`, are the manager's.
-    ///
-    /// Like the manager, this is the process's own work over every team, not an
-    /// actor's: it takes no [`Actor`] and records as the system.
-    pub async fn sweep(&self) -> Result<Sweep> {
+    /// One health check and one metrics sample of every running service (see
+    /// [`Kyozo::sweep`](crate::Kyozo::sweep)).
+    pub(crate) async fn sweep(&self) -> Result<Sweep> {
         let backend = self.backend_or_err()?;
         let services = self.running_services().await?;
         let health = async {
@@ -339,23 +327,14 @@ impl Kyozo {
         }
     }
 
-    /// Probes every running container of `service` once, concurrently, and records
-    /// the result; the service is healthy when every container passes.
-    /// Checks a service's health now: its health check, run on every container of its
-    /// current deployment. The result is recorded in its health history and returned;
-    /// `None` when it has no health check, or when an operation on it (a deployment
-    /// swapping replicas...) is under way in this process, leaving nothing steady to
-    /// check. What `kyozo health` and `kyozo ps` show, where no manager runs.
-    pub async fn check_health(
+    /// Checks a service's health now (see
+    /// [`Kyozo::check_health`](crate::Kyozo::check_health)).
+    pub(crate) async fn check_health(
         &self,
-        actor: Actor,
-        team: crate::model::TeamId,
-        id: ServiceId,
+        service: &ServiceInstance,
     ) -> Result<Option<HealthCheck>> {
-        let service =
-            self.authorized_service(actor, crate::auth::policy::Operation::ReadMetrics, team, id)?;
         let backend = self.backend_or_err()?;
-        Ok(self.probe_service(&*backend, &service).await)
+        Ok(self.probe_service(&*backend, service).await)
     }
 
     async fn check_service(
@@ -487,16 +466,9 @@ impl Kyozo {
         Ok(n)
     }
 
-    /// Removes Kyozo's dead containers that no service counts as its own and the
-    /// images Kyozo built that no container uses and that are not among the images of
-    /// a service's `keep_images` newest completed deployments; records a `cleaned_up`
-    /// event for each service that lost something. Containers and images of services
-    /// the store does not know are left alone: they may be another Kyozo's. An image
-    /// counts as the service's only if its history says Kyozo built it for it.
-    ///
-    /// The process's own work over every team (as the manager does it every
-    /// [`ManagerConfig::cleanup_interval`]): it takes no [`Actor`].
-    pub async fn cleanup(&self, keep_images: usize) -> Result<Cleanup> {
+    /// Removes what no service needs any more (see
+    /// [`Kyozo::cleanup`](crate::Kyozo::cleanup)).
+    pub(crate) async fn cleanup(&self, keep_images: usize) -> Result<Cleanup> {
         let backend = self.backend_or_err()?;
         self.cleanup_with(&*backend, keep_images).await
     }
@@ -630,16 +602,25 @@ impl Kyozo {
                     .collect();
                 // Of a service that should run: recorded containers that exited while
                 // no one watched crashed too.
-                let exited: Vec<(String, Option<i64>)> = if service.status == ServiceStatus::Running
-                {
-                    found
+                // (A job that ended with 0 meanwhile completed: it is stopped.)
+                let job = service.config.kind == ServiceKind::Job;
+                let completed = job
+                    && service.status == ServiceStatus::Running
+                    && running.is_empty()
+                    && found
                         .iter()
-                        .filter(|c| !c.running && service.container_ids.contains(&c.id))
-                        .map(|c| (c.id.clone(), c.exit_code))
-                        .collect()
-                } else {
-                    Vec::new()
-                };
+                        .filter(|c| service.container_ids.contains(&c.id))
+                        .all(|c| c.exit_code == Some(0));
+                let exited: Vec<(String, Option<i64>)> =
+                    if service.status == ServiceStatus::Running && !completed {
+                        found
+                            .iter()
+                            .filter(|c| !c.running && service.container_ids.contains(&c.id))
+                            .map(|c| (c.id.clone(), c.exit_code))
+                            .collect()
+                    } else {
+                        Vec::new()
+                    };
                 let gone = vanished.iter().map(|v| (v.clone(), None));
                 for (container, exit_code) in gone.chain(exited.iter().cloned()) {
                     self.record(
@@ -668,6 +649,13 @@ impl Kyozo {
                 }
                 let down = running.is_empty() && service.status == ServiceStatus::Running;
                 let changed = service.container_ids != now || down;
+                if completed && vanished.is_empty() {
+                    service.status = ServiceStatus::Stopped;
+                    service.stopped_at = Some(Timestamp::now());
+                    service.container_ids = now;
+                    self.blocking(move |s| s.put_service(&service)).await?;
+                    continue;
+                }
                 report.adopted.extend(running.iter().cloned());
                 report.vanished.extend(vanished);
                 if changed {
@@ -744,10 +732,41 @@ impl Kyozo {
         if !service.container_ids.contains(&event.id) {
             return Ok(());
         }
+        // A job that ends with 0 has done its work (one that outlived its deployment's
+        // wait): `stopped` by the system, not a crash.
+        if kind == EventKind::Crashed
+            && service.config.kind == ServiceKind::Job
+            && exit_code == Some(0)
+        {
+            let me = self.clone();
+            tokio::spawn(async move {
+                let lock = me.service_locks.of(id);
+                let _held = lock.lock().await;
+                if let Ok(Some(mut current)) = me.blocking(move |s| s.service(team, id)).await
+                    && current.container_ids.contains(&event.id)
+                    && current.status.can_transition_to(ServiceStatus::Stopped)
+                {
+                    current.status = ServiceStatus::Stopped;
+                    current.stopped_at = Some(Timestamp::now());
+                    let stored = current.clone();
+                    let _ = me.blocking(move |s| s.put_service(&stored)).await;
+                    let _ = me
+                        .record(
+                            NewEvent::about(&current, EventKind::Stopped, Actor::System)
+                                .with_payload(EventPayload::Containers {
+                                    ids: vec![event.id.clone()],
+                                }),
+                        )
+                        .await;
+                }
+            });
+            return Ok(());
+        }
         if kind == EventKind::Crashed {
             // No more connections to it; remember its restart count, so that a start
             // with a higher one is known as the restart policy's.
             drop(self.routes.remove(id, std::slice::from_ref(&event.id)));
+            let _ = self.rerouted(&**backend, &service).await;
             // (Running already: the engine restarted it before this look.)
             let restarts = backend
                 .inspect(&event.id)
@@ -813,7 +832,7 @@ impl Kyozo {
         if state.restart_count <= before || !state.running {
             return Ok(());
         }
-        let me = self.clone();
+        let (me, backend) = (self.clone(), backend.clone());
         tokio::spawn(async move {
             let lock = me.service_locks.of(id);
             let _held = lock.lock().await;
@@ -825,6 +844,7 @@ impl Kyozo {
             }
             me.routes
                 .add(id, &[(state.id.clone(), state.ports.clone())]);
+            let _ = me.rerouted(&*backend, &current).await;
             if current.status == ServiceStatus::Failed {
                 current.status = ServiceStatus::Running;
                 current.started_at = Some(Timestamp::now());

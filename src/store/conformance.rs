@@ -1,6 +1,7 @@
 //! The conformance suite: one set of checks that every [`Store`] must pass. Each store's
-//! tests call [`run`]; the suite talks to the store only through `&dyn Store`, so it
-//! also proves the trait is object-safe.
+//! tests call [`run`] (a store outside the crate too, with the `testing` feature:
+//! `kyozo::testing::store_conformance`); the suite talks to the store only through
+//! `&dyn Store`, so it also proves the trait is object-safe.
 
 #![allow(clippy::unwrap_used)]
 
@@ -8,11 +9,15 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use super::{Store, StoreError, StoreExt};
-use crate::auth::Actor;
+use crate::model::Actor;
 use crate::model::*;
 
 /// Runs every check against `store`, which must be empty.
-pub(crate) fn run(store: &dyn Store) {
+///
+/// # Panics
+///
+/// On the first check the store fails, saying what it did wrong (it is a test).
+pub fn run(store: &dyn Store) {
     tenancy_records(store);
     services_need_their_workspace(store);
     events_are_numbered_and_append_only(store);

@@ -3,7 +3,9 @@
 //! [`Store`] is small, sync and object-safe (the async runtime calls it through
 //! `spawn_blocking`); [`StoreExt`] adds conveniences on top for every store.
 //! [`RedbStore`] keeps everything in one redb file and is the default; [`MemoryStore`]
-//! serves tests and throwaway runs. Both pass the same conformance suite.
+//! serves tests and throwaway runs. Both pass the same conformance suite
+//! (`conformance`, public with the `testing` feature as
+//! `kyozo::testing::store_conformance`).
 //!
 //! # Contract
 //!
@@ -26,8 +28,8 @@ mod memory;
 #[cfg(feature = "redb")]
 mod redb;
 
-#[cfg(test)]
-pub(crate) mod conformance;
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 
 use std::fmt;
 use std::ops::RangeInclusive;
@@ -90,6 +92,27 @@ pub enum StoreError {
     Locked {
         /// The file.
         path: PathBuf,
+    },
+    /// The path cannot hold a store safely: it (or its folder) is a symbolic link, it is
+    /// not a regular file, or it belongs to another user. Nothing was written.
+    #[error("{path} cannot hold a Kyozo store: {source}; it was left untouched")]
+    UnsafePath {
+        /// The path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file exists but is empty or cut short: it is not taken for a new store (that
+    /// would forget what the old one ran).
+    #[error(
+        "{path} is {what}: it was left untouched. If it held nothing you need, remove it and {path}.events.log to start a new store (kyozo up then names the containers the old one left running); otherwise restore it from a backup"
+    )]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// What was found ("empty", "cut short: no Kyozo schema in it").
+        what: String,
     },
     /// Reading or writing the file failed.
     #[error("{operation} failed on {path}: {source}")]

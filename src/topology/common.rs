@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use super::detect::Sourced;
+use super::detect::{Provenance, Sourced};
 use super::view::{ProjectView, is_inside, join, parent};
 use super::{PartialErrorKind, backing};
 
@@ -63,7 +63,7 @@ pub fn backing_from_env(env: &[Sourced<String>]) -> Vec<Sourced<String>> {
         {
             out.push(Sourced::new(
                 b.to_string(),
-                format!("{} env {}", e.source, e.value),
+                Provenance::inferred(format!("{} env {}", e.source, e.value)),
             ));
         }
     }
@@ -147,8 +147,25 @@ pub fn folders_holding<'a>(
 
 /// Records an invalid manifest on the view.
 pub fn invalid(view: &ProjectView, path: &str, message: impl std::fmt::Display) {
-    let mut message = message.to_string();
-    message.truncate(300);
+    let message = message.to_string();
+    // A parser's message over several lines (TOML's quotes the line with a caret
+    // under it): its first line, where, and its last, what.
+    let lines: Vec<&str> = message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut message = match lines.as_slice() {
+        [first, .., last] if lines.len() > 1 => format!("{first}: {last}"),
+        _ => message.trim().to_string(),
+    };
+    if message.len() > 300 {
+        let mut cut = 300;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        message.truncate(cut);
+    }
     view.report(path, PartialErrorKind::InvalidManifest { message });
 }
 
@@ -261,10 +278,13 @@ pub fn listen_ports(text: &str) -> Vec<u16> {
     out
 }
 
-/// Paths a health endpoint is conventionally served at, best first.
-const HEALTH_ROUTES: &[&str] = &[
+/// Paths a health endpoint is conventionally served at, best first: the one list every
+/// detector that looks for a health route in source code reads.
+pub const HEALTH_ROUTES: &[&str] = &[
     "/healthz",
     "/health",
+    "/healthcheck",
+    "/health-check",
     "/livez",
     "/readyz",
     "/api/health",
@@ -310,6 +330,24 @@ mod tests {
     fn dotenv_names_only() {
         let text = "# db\nDATABASE_URL=postgres://x\nexport API_KEY = secret\n\nBAD NAME=1\n=x\nDATABASE_URL=again\n";
         assert_eq!(parse_dotenv_names(text), vec!["DATABASE_URL", "API_KEY"]);
+    }
+
+    #[test]
+    fn health_routes_of_the_one_list() {
+        // `/healthcheck` came from the python detector's former list, `/api/health` from
+        // this module's: both readers now know both.
+        assert_eq!(
+            health_route(r#"get("/healthcheck", h)"#),
+            Some("/healthcheck")
+        );
+        assert_eq!(
+            health_route(r#"get("/api/health", h)"#),
+            Some("/api/health")
+        );
+        assert_eq!(
+            health_route(r#"get("/ping"); get("/healthz")"#),
+            Some("/healthz")
+        );
     }
 
     #[test]

@@ -6,29 +6,143 @@ use serde::{Deserialize, Serialize};
 
 use super::ProjectView;
 
-/// A value and where it came from (`"package.json engines.node"`,
-/// `"default for nextjs"`).
+/// Where a value came from. `--json` writes it as an object tagged by `kind`
+/// (`{"kind": "declared", "at": "package.json engines.node"}`); [`Display`] writes
+/// the short text the CLI shows (`package.json engines.node`, `default for nextjs`).
+///
+/// [`Display`]: std::fmt::Display
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Provenance {
+    /// Written in a file of the project.
+    Declared {
+        /// The file, relative to the root, and after a space what in it says so
+        /// (`package.json engines.node`, `Dockerfile EXPOSE`); the file alone when the
+        /// file itself is the evidence (`.nvmrc`, `package-lock.json`).
+        at: String,
+    },
+    /// Worked out from something in the project that does not state it (a route
+    /// written in the source code taken for the health check).
+    Inferred {
+        /// What it was worked out from (`app.py route`).
+        from: String,
+    },
+    /// Assumed: nothing in the project says it, it is the usual value for a stack.
+    Default {
+        /// The stack or tool whose default it is (`nextjs`, `flask (gunicorn)`).
+        assumed_for: String,
+    },
+    /// Said by a WASM detector plugin.
+    Plugin {
+        /// The plugin's id.
+        id: String,
+        /// Where the plugin says the value came from, as it said it.
+        source: String,
+        /// Whether the plugin marked it as assumed (`default for ...`, the convention
+        /// of the detector interface).
+        assumed: bool,
+    },
+}
+
+impl Provenance {
+    /// A value written in the project at `at` (a file, then what in it).
+    pub fn declared(at: impl Into<String>) -> Self {
+        Provenance::Declared { at: at.into() }
+    }
+
+    /// A value worked out from `from`.
+    pub fn inferred(from: impl Into<String>) -> Self {
+        Provenance::Inferred { from: from.into() }
+    }
+
+    /// The default value for `stack`.
+    pub fn default_for(stack: impl Into<String>) -> Self {
+        Provenance::Default {
+            assumed_for: stack.into(),
+        }
+    }
+
+    /// A value plugin `id` gave, with the source it named. The detector interface
+    /// (`detectors/wit/`) marks an assumed value with a source starting `default`;
+    /// this is the one place that convention is read.
+    pub fn plugin(id: impl Into<String>, source: impl Into<String>) -> Self {
+        let source = source.into();
+        Provenance::Plugin {
+            id: id.into(),
+            assumed: source.starts_with("default"),
+            source,
+        }
+    }
+
+    /// Whether the value is an assumption (a framework default), not something read.
+    pub fn is_default(&self) -> bool {
+        match self {
+            Provenance::Default { .. } => true,
+            Provenance::Plugin { assumed, .. } => *assumed,
+            Provenance::Declared { .. } | Provenance::Inferred { .. } => false,
+        }
+    }
+}
+
+impl std::fmt::Display for Provenance {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Provenance::Declared { at } => f.write_str(at),
+            Provenance::Inferred { from } => f.write_str(from),
+            Provenance::Default { assumed_for } => write!(f, "default for {assumed_for}"),
+            Provenance::Plugin { source, .. } => f.write_str(source),
+        }
+    }
+}
+
+/// A place in the project: the file (and what in it) a value is declared at.
+impl From<String> for Provenance {
+    fn from(at: String) -> Self {
+        Provenance::declared(at)
+    }
+}
+
+/// A place in the project: the file (and what in it) a value is declared at.
+impl From<&str> for Provenance {
+    fn from(at: &str) -> Self {
+        Provenance::declared(at)
+    }
+}
+
+/// A place in the project: the file (and what in it) a value is declared at.
+impl From<&String> for Provenance {
+    fn from(at: &String) -> Self {
+        Provenance::declared(at.as_str())
+    }
+}
+
+/// A value and where it came from (`package.json engines.node`, `default for nextjs`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Sourced<T> {
     /// The value.
     pub value: T,
-    /// Where it came from: a file (and the field in it), or `default for X` for a value
-    /// Kyozo assumed.
-    pub source: String,
+    /// Where it came from.
+    pub source: Provenance,
 }
 
 impl<T> Sourced<T> {
-    /// A value found in `source`.
-    pub fn new(value: T, source: impl Into<String>) -> Self {
+    /// A value from `source`: a file and what in it (a string) or any [`Provenance`].
+    pub fn new(value: T, source: impl Into<Provenance>) -> Self {
         Self {
             value,
             source: source.into(),
         }
     }
 
+    /// The default value for `stack` (`Sourced::assumed(3000, "nextjs")`).
+    pub fn assumed(value: T, stack: impl Into<String>) -> Self {
+        Self::new(value, Provenance::default_for(stack))
+    }
+
     /// Whether the value is an assumption (a framework default), not something read.
     pub fn is_default(&self) -> bool {
-        self.source.starts_with("default")
+        self.source.is_default()
     }
 }
 
@@ -227,4 +341,52 @@ pub trait Detector: Send + Sync + std::fmt::Debug {
     fn id(&self) -> &str;
     /// Finds every folder of `view` this detector recognises.
     fn detect(&self, view: &ProjectView) -> Result<Vec<Detection>, DetectorError>;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn provenance_serializes_as_a_tagged_object_and_displays_as_before() {
+        let cases = [
+            (
+                Provenance::declared("package.json engines.node"),
+                serde_json::json!({"kind": "declared", "at": "package.json engines.node"}),
+                "package.json engines.node",
+            ),
+            (
+                Provenance::inferred("app.py route"),
+                serde_json::json!({"kind": "inferred", "from": "app.py route"}),
+                "app.py route",
+            ),
+            (
+                Provenance::default_for("nextjs"),
+                serde_json::json!({"kind": "default", "assumed_for": "nextjs"}),
+                "default for nextjs",
+            ),
+            (
+                Provenance::plugin("hugo", "default for hugo"),
+                serde_json::json!({"kind": "plugin", "id": "hugo", "source": "default for hugo", "assumed": true}),
+                "default for hugo",
+            ),
+        ];
+        for (p, json, shown) in cases {
+            assert_eq!(serde_json::to_value(&p).unwrap(), json);
+            assert_eq!(serde_json::from_value::<Provenance>(json).unwrap(), p);
+            assert_eq!(p.to_string(), shown);
+        }
+    }
+
+    #[test]
+    fn only_defaults_and_plugin_assumptions_are_assumed() {
+        assert!(Sourced::assumed(3000, "nextjs").is_default());
+        assert!(Sourced::new(3000, Provenance::plugin("p", "default for x")).is_default());
+        assert!(!Sourced::new(3000, Provenance::plugin("p", "hugo.toml port")).is_default());
+        assert!(!Sourced::new(3000, Provenance::inferred("app.py listen")).is_default());
+        // A file whose name starts with "default" is still a file.
+        assert!(!Sourced::new(3000, "default.conf listen").is_default());
+    }
 }

@@ -4,19 +4,76 @@
 //! or the walk visited files. Folders are merged one by one; compose services are then
 //! laid over the folders they build from; names are made unique; the dependency graph
 //! gives the start order.
+//!
+//! Plugins (detectors `plugin:<id>`) the user does not trust never override a value a
+//! built-in set: in a folder a built-in claims, a plugin of the same stack only fills
+//! fields no built-in filled, and everything else it said is kept as a rival claim.
+//! What one plugin adds to a topology (rival claims, warnings) is capped.
 
 use crate::topology::is_inside;
 use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
+use super::SeenFolder;
 use super::common::service_name;
-use super::detect::{Detection, DetectionKind, Evidence, Sourced};
+use super::detect::{Detection, DetectionKind, Evidence, Provenance, Sourced};
 use super::view::{ProjectView, file_name};
 use super::{
-    EnvHint, PortHint, Recommendation, RivalClaim, SharedPackage, Strategy, Topology,
+    EnvHint, PortHint, Recommendation, RivalClaim, RivalValue, SharedPackage, Strategy, Topology,
     TopologyService,
 };
+
+/// Rival claims one plugin may leave in a topology; the rest are counted in a warning.
+pub const MAX_PLUGIN_RIVALS: usize = 16;
+/// Warnings about one plugin's detections kept in a topology; the rest are counted.
+pub const MAX_PLUGIN_WARNINGS: usize = 16;
+/// Evidence entries one plugin may give one service (the rest are not kept).
+pub const MAX_PLUGIN_EVIDENCE: usize = 32;
+/// Evidence entries kept per rival claim of a plugin.
+pub const MAX_PLUGIN_RIVAL_EVIDENCE: usize = 4;
+/// Bytes of a plugin's string kept in a rival claim or a warning.
+pub const MAX_PLUGIN_TEXT: usize = 256;
+
+/// The id of the plugin that made `d` (`hugo` for `plugin:hugo`), if a plugin did.
+fn plugin_id(detector: &str) -> Option<&str> {
+    detector.strip_prefix("plugin:")
+}
+
+/// Whether `d` comes from a plugin the user does not trust.
+fn is_guest(d: &Detection, trusted: &[String]) -> bool {
+    plugin_id(&d.detector).is_some_and(|id| !trusted.iter().any(|t| t == id))
+}
+
+/// `text` cut to [`MAX_PLUGIN_TEXT`] bytes on a character boundary, `…` when cut.
+fn clip(text: &str) -> String {
+    if text.len() <= MAX_PLUGIN_TEXT {
+        return text.to_string();
+    }
+    let mut end = MAX_PLUGIN_TEXT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
+/// `source` with its text clipped as [`clip`] does.
+fn clip_source(source: &Provenance) -> Provenance {
+    match source {
+        Provenance::Declared { at } => Provenance::declared(clip(at)),
+        Provenance::Inferred { from } => Provenance::inferred(clip(from)),
+        Provenance::Default { assumed_for } => Provenance::default_for(clip(assumed_for)),
+        Provenance::Plugin {
+            id,
+            source,
+            assumed,
+        } => Provenance::Plugin {
+            id: id.clone(),
+            source: clip(source),
+            assumed: *assumed,
+        },
+    }
+}
 
 /// Detectors whose detections describe how a folder is run rather than what language
 /// it is in. Their values outrank a language detector's (see `rank`).
@@ -53,26 +110,59 @@ struct Draft<'a> {
     compose_name: Option<String>,
     contributions: Vec<&'a Detection>,
     rivals: Vec<&'a Detection>,
+    /// Untrusted plugins' detections of the chosen stack in a folder a built-in
+    /// claims: they fill only fields no contribution filled.
+    fillers: Vec<&'a Detection>,
+    /// Untrusted plugins' claims of another stack in a folder a built-in claims: shown,
+    /// never lowering the confidence.
+    guest_rivals: Vec<&'a Detection>,
 }
 
-/// Merges `detections` found in `view` into a topology (its `duration_ms` is left 0).
-pub fn merge(view: &ProjectView, mut detections: Vec<Detection>) -> Topology {
+/// Merges `detections` found in `view` into a topology (its `duration_ms` is left 0),
+/// trusting no plugin: see [`merge_trusting`].
+pub fn merge(view: &ProjectView, detections: Vec<Detection>) -> Topology {
+    merge_trusting(view, detections, &[])
+}
+
+/// Merges `detections` found in `view` into a topology, trusting the plugins whose ids
+/// (`hugo`) are in `trusted`: their values compete with the built-ins' by the same
+/// rules as the built-ins'. A plugin not trusted never overrides a value a built-in
+/// set; it fills fields no built-in filled and adds services no built-in found.
+pub fn merge_trusting(
+    view: &ProjectView,
+    mut detections: Vec<Detection>,
+    trusted: &[String],
+) -> Topology {
     detections.sort_by(|a, b| {
         (&a.path, &a.detector, &a.language, a.kind, &a.hints.name)
             .cmp(&(&b.path, &b.detector, &b.language, b.kind, &b.hints.name))
             .then(a.confidence.total_cmp(&b.confidence))
     });
     let mut warnings: Vec<String> = Vec::new();
+    let mut plugin_warnings: BTreeMap<String, usize> = BTreeMap::new();
     detections.retain(|d| {
         let ok = d.path.is_empty() || view.is_dir(&d.path);
         if !ok {
-            warnings.push(format!(
-                "detector {} named a folder that is not in the project: {:?}",
-                d.detector, d.path
-            ));
+            let seen = plugin_warnings.entry(d.detector.clone()).or_default();
+            *seen += 1;
+            if plugin_id(&d.detector).is_none() || *seen <= MAX_PLUGIN_WARNINGS {
+                warnings.push(format!(
+                    "detector {} named a folder that is not in the project: {:?}",
+                    d.detector,
+                    clip(&d.path)
+                ));
+            }
         }
         ok
     });
+    for (detector, seen) in &plugin_warnings {
+        if plugin_id(detector).is_some() && *seen > MAX_PLUGIN_WARNINGS {
+            warnings.push(format!(
+                "detector {detector}: {} more warnings dropped (at most {MAX_PLUGIN_WARNINGS} per plugin)",
+                seen - MAX_PLUGIN_WARNINGS
+            ));
+        }
+    }
 
     let mut patterns: BTreeSet<String> = detections
         .iter()
@@ -106,7 +196,23 @@ pub fn merge(view: &ProjectView, mut detections: Vec<Detection>) -> Topology {
             }
             continue;
         }
-        drafts.push(folder_draft(path, &services));
+        // A folder a built-in (or a trusted plugin) claims is theirs to describe;
+        // untrusted plugins only fill gaps there.
+        let (guests, hosts): (Vec<&Detection>, Vec<&Detection>) =
+            services.iter().partition(|d| is_guest(d, trusted));
+        if hosts.is_empty() {
+            drafts.push(folder_draft(path, &guests));
+        } else {
+            let mut draft = folder_draft(path, &hosts);
+            for g in guests {
+                if g.language == draft.language {
+                    draft.fillers.push(g);
+                } else {
+                    draft.guest_rivals.push(g);
+                }
+            }
+            drafts.push(draft);
+        }
     }
 
     // Compose services over the folders they build from.
@@ -149,6 +255,8 @@ pub fn merge(view: &ProjectView, mut detections: Vec<Detection>) -> Topology {
                         compose_name: None,
                         contributions: Vec::new(),
                         rivals: Vec::new(),
+                        fillers: Vec::new(),
+                        guest_rivals: Vec::new(),
                     },
                 };
                 d.compose_name = name;
@@ -175,7 +283,16 @@ pub fn merge(view: &ProjectView, mut detections: Vec<Detection>) -> Topology {
         .iter()
         .map(|d| build_service(view, d, &mut recommendations))
         .collect();
-    unique_names(&mut services);
+    cap_plugin_rivals(&mut services, &mut warnings);
+    // A service only untrusted plugins describe never takes a name from one a built-in
+    // found (its name is its address on the network and its record in the state).
+    let guest_only: Vec<bool> = drafts
+        .iter()
+        .map(|d| {
+            !d.contributions.is_empty() && d.contributions.iter().all(|c| is_guest(c, trusted))
+        })
+        .collect();
+    unique_names(&mut services, &guest_only);
 
     // Compose names in depends_on point at services by compose name; make them final.
     let compose_to_final: BTreeMap<String, String> = drafts
@@ -236,6 +353,7 @@ pub fn merge(view: &ProjectView, mut detections: Vec<Detection>) -> Topology {
         recommendations: recommendations.into_iter().collect(),
         warnings,
         duration_ms: 0,
+        seen: SeenFolder(Some(view.clone())),
     }
 }
 
@@ -273,19 +391,20 @@ fn folder_draft<'a>(path: &str, services: &[&'a Detection]) -> Draft<'a> {
         compose_name: None,
         contributions,
         rivals,
+        fillers: Vec::new(),
+        guest_rivals: Vec::new(),
     }
 }
 
-/// The best value of one field among the contributions: read beats default, then rank,
-/// then confidence, then the detector id (for determinism).
-fn pick<'a, T: Clone + 'a>(
-    draft: &Draft<'a>,
-    field: impl Fn(&'a Detection) -> Option<&'a Sourced<T>>,
-) -> Option<Sourced<T>> {
-    draft
-        .contributions
+/// The best value of one field among `among`: read beats default, then rank, then
+/// confidence, then the detector id (for determinism); with the detection it came from.
+fn best<'a, T: 'a>(
+    among: &[&'a Detection],
+    field: &impl Fn(&'a Detection) -> Option<&'a Sourced<T>>,
+) -> Option<(&'a Detection, &'a Sourced<T>)> {
+    among
         .iter()
-        .filter_map(|d| field(d).map(|v| (d, v)))
+        .filter_map(|d| field(d).map(|v| (*d, v)))
         .max_by(|(a, va), (b, vb)| {
             (!va.is_default())
                 .cmp(&!vb.is_default())
@@ -293,7 +412,35 @@ fn pick<'a, T: Clone + 'a>(
                 .then(a.confidence.total_cmp(&b.confidence))
                 .then(b.detector.cmp(&a.detector))
         })
-        .map(|(_, v)| v.clone())
+}
+
+/// The value of one field: the contributions' best, or, when none of them set it, the
+/// best of the untrusted plugins that agree on the stack.
+fn pick<'a, T: Clone + 'a>(
+    draft: &Draft<'a>,
+    field: impl Fn(&'a Detection) -> Option<&'a Sourced<T>>,
+) -> Option<Sourced<T>> {
+    pick_with_origin(draft, &field).map(|(_, v)| v.clone())
+}
+
+fn pick_with_origin<'a, T: 'a>(
+    draft: &Draft<'a>,
+    field: &impl Fn(&'a Detection) -> Option<&'a Sourced<T>>,
+) -> Option<(&'a Detection, &'a Sourced<T>)> {
+    best(&draft.contributions, field).or_else(|| best(&draft.fillers, field))
+}
+
+/// Who gives the values of a list field: the contributions if any of them gave one,
+/// else the untrusted plugins that agree on the stack.
+fn list_sources<'a, 'd>(
+    draft: &'d Draft<'a>,
+    has: impl Fn(&'a Detection) -> bool,
+) -> &'d [&'a Detection] {
+    if draft.contributions.iter().any(|d| has(d)) {
+        &draft.contributions
+    } else {
+        &draft.fillers
+    }
 }
 
 /// Every value of a list field, once, each with its best source.
@@ -301,8 +448,8 @@ fn gather<'a>(
     draft: &Draft<'a>,
     field: impl Fn(&'a Detection) -> &'a [Sourced<String>],
 ) -> Vec<Sourced<String>> {
-    let mut best: BTreeMap<String, (u8, bool, String)> = BTreeMap::new();
-    for d in &draft.contributions {
+    let mut best: BTreeMap<String, (u8, bool, Provenance)> = BTreeMap::new();
+    for d in list_sources(draft, |d| !field(d).is_empty()) {
         for v in field(d) {
             let key = (rank(d), !v.is_default(), v.source.clone());
             let e = best.entry(v.value.clone()).or_insert(key.clone());
@@ -329,8 +476,8 @@ fn build_service(
     let name = service_name(&name);
 
     // Ports: every port read from a file; assumed defaults only when nothing was read.
-    let mut ports: BTreeMap<u16, (bool, u8, String)> = BTreeMap::new();
-    for d in &draft.contributions {
+    let mut ports: BTreeMap<u16, (bool, u8, Provenance)> = BTreeMap::new();
+    for d in list_sources(draft, |d| !d.hints.ports.is_empty()) {
         for p in &d.hints.ports {
             let key = (!p.is_default(), rank(d), p.source.clone());
             let e = ports.entry(p.value).or_insert(key.clone());
@@ -398,11 +545,31 @@ fn build_service(
     confidence *= 1.0 - 0.25 * strongest_rival;
     let confidence = (confidence.clamp(0.0, 1.0) * 1000.0).round() / 1000.0;
 
+    // Plugins that agree on the stack back it with their evidence, but do not move
+    // the confidence (computed above from the contributions alone).
     let mut evidence: BTreeSet<Evidence> = BTreeSet::new();
     let mut detectors: BTreeSet<String> = BTreeSet::new();
-    for d in &draft.contributions {
-        evidence.extend(d.evidence.iter().cloned());
+    let mut per_plugin: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in draft.contributions.iter().chain(&draft.fillers) {
         detectors.insert(d.detector.clone());
+        if plugin_id(&d.detector).is_none() {
+            evidence.extend(d.evidence.iter().cloned());
+            continue;
+        }
+        let kept = per_plugin.entry(d.detector.as_str()).or_default();
+        for e in &d.evidence {
+            if *kept >= MAX_PLUGIN_EVIDENCE {
+                break;
+            }
+            let e = Evidence {
+                path: clip(&e.path),
+                reason: clip(&e.reason),
+                detector: e.detector.clone(),
+            };
+            if evidence.insert(e) {
+                *kept += 1;
+            }
+        }
     }
     let dockerfile = draft
         .contributions
@@ -423,10 +590,23 @@ fn build_service(
     let rival_names: BTreeSet<String> = draft
         .rivals
         .iter()
+        .chain(&draft.guest_rivals)
         .filter(|r| r.confidence >= 0.3)
-        .map(|r| format!("{} ({:.2}, by {})", r.language, r.confidence, r.detector))
+        .map(|r| {
+            format!(
+                "{} ({:.2}, by {})",
+                clip(&r.language),
+                r.confidence,
+                r.detector
+            )
+        })
         .collect();
     if !rival_names.is_empty() {
+        let shown = rival_names.len().min(MAX_PLUGIN_RIVALS);
+        let mut seen: Vec<String> = rival_names.iter().take(shown).cloned().collect();
+        if rival_names.len() > shown {
+            seen.push(format!("and {} more", rival_names.len() - shown));
+        }
         recommendations.insert(Recommendation {
             service: Some(name.clone()),
             code: "two-stacks".into(),
@@ -434,22 +614,42 @@ fn build_service(
                 "{} is claimed by several stacks: chose {}, also seen {}; add a Dockerfile or split the folder to make it explicit",
                 display_path(&draft.path),
                 draft.language,
-                rival_names.into_iter().collect::<Vec<_>>().join(", ")
+                seen.join(", ")
             ),
         });
     }
+
+    let framework = pick_with_origin(draft, &|d: &'_ Detection| d.hints.framework.as_ref());
+    let package_manager =
+        pick_with_origin(draft, &|d: &'_ Detection| d.hints.package_manager.as_ref());
+    let runtime_version =
+        pick_with_origin(draft, &|d: &'_ Detection| d.hints.runtime_version.as_ref());
+    let install_command =
+        pick_with_origin(draft, &|d: &'_ Detection| d.hints.install_command.as_ref());
+    let build_command = pick_with_origin(draft, &|d: &'_ Detection| d.hints.build_command.as_ref());
+    let start_command = pick_with_origin(draft, &|d: &'_ Detection| d.hints.start_command.as_ref());
+    let chosen = [
+        ("framework", framework),
+        ("package_manager", package_manager),
+        ("runtime_version", runtime_version),
+        ("install_command", install_command),
+        ("build_command", build_command),
+        ("start_command", start_command),
+    ];
+    let rivals = rival_claims(draft, &chosen, &ports, &backing);
+    let value = |i: usize| chosen[i].1.map(|(_, v)| v.clone());
 
     TopologyService {
         name,
         path: display_path(&draft.path),
         context: display_path(&context),
         language: draft.language.clone(),
-        framework: pick(draft, |d| d.hints.framework.as_ref()).map(|f| f.value),
-        package_manager: pick(draft, |d| d.hints.package_manager.as_ref()).map(|p| p.value),
-        runtime_version: pick(draft, |d| d.hints.runtime_version.as_ref()),
-        install_command: pick(draft, |d| d.hints.install_command.as_ref()),
-        build_command: pick(draft, |d| d.hints.build_command.as_ref()),
-        start_command: pick(draft, |d| d.hints.start_command.as_ref()),
+        framework: value(0).map(|f| f.value),
+        package_manager: value(1).map(|p| p.value),
+        runtime_version: value(2),
+        install_command: value(3),
+        build_command: value(4),
+        start_command: value(5),
         ports,
         env,
         backing_services: backing.into_iter().collect(),
@@ -460,30 +660,155 @@ fn build_service(
         confidence,
         evidence: evidence.into_iter().collect(),
         detectors: detectors.into_iter().collect(),
-        rivals: draft
-            .rivals
-            .iter()
-            .map(|r| RivalClaim {
-                detector: r.detector.clone(),
-                language: r.language.clone(),
-                confidence: r.confidence,
-                evidence: r.evidence.clone(),
-            })
-            .collect(),
+        rivals,
+    }
+}
+
+/// A field's name and the value chosen for it, with the detection it came from.
+type Chosen<'a> = (&'static str, Option<(&'a Detection, &'a Sourced<String>)>);
+
+/// The rival claims of a service: detections of other stacks, and the values of
+/// detections of its stack that lost to another's where a plugin was involved (an
+/// untrusted plugin's value a built-in's outranked, or a built-in's value a trusted
+/// plugin's replaced).
+fn rival_claims(
+    draft: &Draft<'_>,
+    chosen: &[Chosen<'_>],
+    ports: &[PortHint],
+    backing: &BTreeSet<String>,
+) -> Vec<RivalClaim> {
+    let claim = |d: &Detection, values: Vec<RivalValue>| {
+        let plugin = plugin_id(&d.detector).is_some();
+        let evidence = if plugin {
+            d.evidence
+                .iter()
+                .take(MAX_PLUGIN_RIVAL_EVIDENCE)
+                .map(|e| Evidence {
+                    path: clip(&e.path),
+                    reason: clip(&e.reason),
+                    detector: e.detector.clone(),
+                })
+                .collect()
+        } else {
+            d.evidence.clone()
+        };
+        RivalClaim {
+            detector: d.detector.clone(),
+            language: if plugin {
+                clip(&d.language)
+            } else {
+                d.language.clone()
+            },
+            confidence: d.confidence,
+            evidence,
+            values,
+        }
+    };
+    let mut out: Vec<RivalClaim> = draft
+        .rivals
+        .iter()
+        .chain(&draft.guest_rivals)
+        .map(|d| claim(d, Vec::new()))
+        .collect();
+    let lost = |d: &Detection| -> Vec<RivalValue> {
+        let plugin = plugin_id(&d.detector).is_some();
+        let mut values = Vec::new();
+        let fields = [
+            d.hints.framework.as_ref(),
+            d.hints.package_manager.as_ref(),
+            d.hints.runtime_version.as_ref(),
+            d.hints.install_command.as_ref(),
+            d.hints.build_command.as_ref(),
+            d.hints.start_command.as_ref(),
+        ];
+        for ((field, winner), mine) in chosen.iter().zip(fields) {
+            let (Some((by, won)), Some(mine)) = (winner, mine) else {
+                continue;
+            };
+            // Only disagreements across the plugin line: between built-ins, the
+            // rules of docs/topology.md choose and nothing is shown.
+            let across = plugin != plugin_id(&by.detector).is_some();
+            if across && won.value != mine.value {
+                values.push(RivalValue {
+                    field: (*field).to_string(),
+                    value: clip(&mine.value),
+                    source: clip_source(&mine.source),
+                });
+            }
+        }
+        if plugin {
+            for p in &d.hints.ports {
+                if !ports.iter().any(|q| q.port == p.value) {
+                    values.push(RivalValue {
+                        field: "ports".into(),
+                        value: p.value.to_string(),
+                        source: clip_source(&p.source),
+                    });
+                }
+            }
+            for b in &d.hints.backing_services {
+                if !backing.contains(&b.value) {
+                    values.push(RivalValue {
+                        field: "backing_services".into(),
+                        value: clip(&b.value),
+                        source: clip_source(&b.source),
+                    });
+                }
+            }
+        }
+        values
+    };
+    for d in draft.contributions.iter().chain(&draft.fillers) {
+        let values = lost(d);
+        if !values.is_empty() {
+            out.push(claim(d, values));
+        }
+    }
+    out
+}
+
+/// Keeps at most [`MAX_PLUGIN_RIVALS`] rival claims of each plugin in the topology
+/// (services in path order), and says how many were dropped.
+fn cap_plugin_rivals(services: &mut [TopologyService], warnings: &mut Vec<String>) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for s in services.iter_mut() {
+        s.rivals.retain(|r| {
+            if plugin_id(&r.detector).is_none() {
+                return true;
+            }
+            let n = seen.entry(r.detector.clone()).or_default();
+            *n += 1;
+            *n <= MAX_PLUGIN_RIVALS
+        });
+    }
+    for (detector, n) in seen {
+        if n > MAX_PLUGIN_RIVALS {
+            warnings.push(format!(
+                "detector {detector}: {} more rival claims dropped (at most {MAX_PLUGIN_RIVALS} per plugin)",
+                n - MAX_PLUGIN_RIVALS
+            ));
+        }
     }
 }
 
 /// Makes names unique: a later service of the same name (in path order) gets `-2`, `-3`.
-fn unique_names(services: &mut [TopologyService]) {
+fn unique_names(services: &mut [TopologyService], guest_only: &[bool]) {
     let mut taken: BTreeSet<String> = BTreeSet::new();
-    for s in services.iter_mut() {
-        if !taken.insert(s.name.clone()) {
-            let mut n = 2;
-            while taken.contains(&format!("{}-{n}", s.name)) {
-                n += 1;
+    // Services built-ins (or trusted plugins) found name themselves first; then those
+    // only untrusted plugins describe, which take a suffix on a clash.
+    for guests in [false, true] {
+        for (i, s) in services.iter_mut().enumerate() {
+            if guest_only.get(i).copied().unwrap_or(false) != guests {
+                continue;
             }
-            s.name = format!("{}-{n}", s.name);
-            taken.insert(s.name.clone());
+            if !taken.insert(s.name.clone()) {
+                let mut n = 2;
+                while taken.contains(&format!("{}-{n}", s.name)) {
+                    n += 1;
+                }
+                s.name = format!("{}-{n}", s.name);
+                taken.insert(s.name.clone());
+            }
         }
     }
 }
@@ -616,7 +941,7 @@ fn general_recommendations(s: &TopologyService, out: &mut BTreeSet<Recommendatio
                 s.name
             ),
         );
-    } else if s.ports.iter().all(|p| p.source.starts_with("default"))
+    } else if s.ports.iter().all(|p| p.source.is_default())
         && !s.ports.is_empty()
         && s.language != "staticfile"
     {

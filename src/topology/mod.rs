@@ -22,9 +22,14 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 pub use detect::{
-    Detection, DetectionKind, Detector, DetectorError, Evidence, Note, ServiceHints, Sourced,
+    Detection, DetectionKind, Detector, DetectorError, Evidence, Note, Provenance, ServiceHints,
+    Sourced,
 };
-pub use merge::merge;
+pub use merge::{
+    MAX_PLUGIN_EVIDENCE, MAX_PLUGIN_RIVAL_EVIDENCE, MAX_PLUGIN_RIVALS, MAX_PLUGIN_TEXT,
+    MAX_PLUGIN_WARNINGS, merge, merge_trusting,
+};
+pub(crate) use view::resolve_relative;
 pub use view::{
     PartialError, PartialErrorKind, ProjectView, ReadError, SKIPPED_DIRS, ScanOptions, file_name,
     is_inside, join, parent,
@@ -132,6 +137,25 @@ pub struct RivalClaim {
     pub confidence: f64,
     /// Why it thought so.
     pub evidence: Vec<Evidence>,
+    /// Values it gave for this service that were not used (a plugin's value where a
+    /// built-in set one, or a built-in's value a trusted plugin replaced); see
+    /// `docs/plugins.md`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<RivalValue>,
+}
+
+/// A value of one field a detector gave for a service, which another detector's value
+/// outranked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RivalValue {
+    /// The field (`install_command`, `ports`, `backing_services`...), as named in the
+    /// service.
+    pub field: String,
+    /// The value it gave.
+    pub value: String,
+    /// Where it said the value came from.
+    pub source: Provenance,
 }
 
 /// A port and where it came from.
@@ -139,8 +163,8 @@ pub struct RivalClaim {
 pub struct PortHint {
     /// The port.
     pub port: u16,
-    /// Where it came from (`default for nextjs` for an assumption).
-    pub source: String,
+    /// Where it came from ([`Provenance::Default`] for an assumption).
+    pub source: Provenance,
 }
 
 /// An env var name and where it came from.
@@ -149,7 +173,7 @@ pub struct EnvHint {
     /// The variable.
     pub name: String,
     /// Where it came from.
-    pub source: String,
+    pub source: Provenance,
 }
 
 /// A library of a monorepo: built by the services that use it, not run.
@@ -211,9 +235,31 @@ pub struct Topology {
     pub warnings: Vec<String>,
     /// How long the analysis took.
     pub duration_ms: u64,
+    /// The folder as the detectors saw it, for the planner (not serialized).
+    #[serde(skip)]
+    seen: SeenFolder,
+}
+
+/// The [`ProjectView`] a topology was found in: what the detectors read (its reads are
+/// cached), so the planner reads the same files and the same contents, never the disk
+/// again. Two topologies are equal by what they found: this compares equal always.
+#[derive(Debug, Clone, Default)]
+struct SeenFolder(Option<ProjectView>);
+
+impl PartialEq for SeenFolder {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 impl Topology {
+    /// The folder as the detectors saw it: the files they were shown, and the contents
+    /// they read. `None` for a topology read back from JSON (a planner then scans
+    /// [`root`](Self::root) itself).
+    pub fn view(&self) -> Option<&ProjectView> {
+        self.seen.0.as_ref()
+    }
+
     /// The summary of this topology that the store keeps.
     pub fn to_detection(&self, team: crate::model::TeamId) -> crate::model::TopologyDetection {
         let mut record = crate::model::TopologyDetection::new(team, self.root.clone());
@@ -268,6 +314,8 @@ impl Topology {
 pub struct TopologyEngine {
     detectors: Vec<Arc<dyn Detector>>,
     options: ScanOptions,
+    /// Plugin ids (`hugo`) whose values may override the built-ins'.
+    trusted_plugins: Vec<String>,
 }
 
 impl Default for TopologyEngine {
@@ -282,6 +330,7 @@ impl TopologyEngine {
         Self {
             detectors: builtin::all(),
             options: ScanOptions::default(),
+            trusted_plugins: Vec::new(),
         }
     }
 
@@ -290,6 +339,7 @@ impl TopologyEngine {
         Self {
             detectors: Vec::new(),
             options: ScanOptions::default(),
+            trusted_plugins: Vec::new(),
         }
     }
 
@@ -297,6 +347,24 @@ impl TopologyEngine {
     pub fn with_detector(mut self, detector: Arc<dyn Detector>) -> Self {
         self.detectors.push(detector);
         self
+    }
+
+    /// Trusts the plugin `id` (its metadata id, `hugo`, or its detector id,
+    /// `plugin:hugo`): its values may override the built-in detectors', by the same
+    /// rules as between built-ins. An untrusted plugin only fills fields no built-in
+    /// filled and adds services no built-in found (`docs/plugins.md`).
+    pub fn with_trusted_plugin(mut self, id: impl Into<String>) -> Self {
+        let id = id.into();
+        let id = id.strip_prefix("plugin:").map(str::to_string).unwrap_or(id);
+        if !self.trusted_plugins.contains(&id) {
+            self.trusted_plugins.push(id);
+        }
+        self
+    }
+
+    /// The plugin ids trusted with [`with_trusted_plugin`](Self::with_trusted_plugin).
+    pub fn trusted_plugins(&self) -> &[String] {
+        &self.trusted_plugins
     }
 
     /// Uses other scan limits.
@@ -315,7 +383,7 @@ impl TopologyEngine {
         let started = Instant::now();
         let view = ProjectView::scan_with(root, &self.options)?;
         let detections = self.detect(&view);
-        let mut topology = merge(&view, detections);
+        let mut topology = merge_trusting(&view, detections, &self.trusted_plugins);
         topology.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(topology)
     }

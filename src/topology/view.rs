@@ -293,13 +293,32 @@ struct ViewInner {
     cache: Mutex<HashMap<String, Result<Arc<str>, ReadError>>>,
 }
 
-/// Joins a folder and a name into a view path (`""` is the root).
+/// Joins a folder and a name into a view path (`""` or `.` is the root; a trailing `/`
+/// of the folder is dropped).
 pub fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
+    match dir.trim_end_matches('/') {
+        "" | "." => name.to_string(),
+        d => format!("{d}/{name}"),
     }
+}
+
+/// View folder `base` joined with a relative path (`../x.txt`), normalized; `None` if it leaves the
+/// root or is absolute.
+pub(crate) fn resolve_relative(base: &str, relative: &str) -> Option<String> {
+    if relative.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = base.split('/').filter(|p| !p.is_empty()).collect();
+    for part in relative.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(parts.join("/"))
 }
 
 /// Whether view path `path` is strictly inside folder `ancestor` (`""` is the root).

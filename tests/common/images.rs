@@ -1,6 +1,7 @@
 //! Debian images for the tests, made without a registry and kept by their tags: the
-//! runtimes (python3, python3-venv, node, redis-server: `tests/support/debian-image.sh`)
-//! and a redis to run as a backing service (`tests/support/redis-image.sh`).
+//! runtimes (python3, python3-venv, node, redis-server: `tests/support/debian-image.sh`),
+//! Go's toolchain, and a redis and a postgres to run as backing services
+//! (`tests/support/redis-image.sh`, `tests/support/postgres-image.sh`).
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
@@ -55,4 +56,35 @@ pub fn redis() -> String {
     let base = runtimes();
     MADE.call_once(|| make("redis-image.sh", &[REDIS, &base]));
     REDIS.to_string()
+}
+
+/// The edge proxy's image (Debian's caddy, FROM scratch).
+pub const CADDY: &str = "kyozo-test/caddy:2";
+
+/// Makes [`CADDY`] once per process.
+pub fn caddy() -> String {
+    static MADE: std::sync::Once = std::sync::Once::new();
+    MADE.call_once(|| make("caddy-image.sh", &[CADDY]));
+    CADDY.to_string()
+}
+
+/// Debian's Go toolchain (golang-go), to build Go services.
+pub const GOLANG: &str = "kyozo-test/debian-golang:1";
+
+/// Makes [`GOLANG`] once per process (a minute or two the first time on a machine).
+pub fn golang() -> String {
+    static MADE: std::sync::Once = std::sync::Once::new();
+    MADE.call_once(|| make("debian-image.sh", &[GOLANG, "golang-go"]));
+    GOLANG.to_string()
+}
+
+/// A postgres that takes the official image's POSTGRES_USER, POSTGRES_PASSWORD and
+/// POSTGRES_DB (Debian's postgresql: `tests/support/postgres-image.sh`).
+pub const POSTGRES: &str = "kyozo-test/postgres:1";
+
+/// Makes [`POSTGRES`] once per process.
+pub fn postgres() -> String {
+    static MADE: std::sync::Once = std::sync::Once::new();
+    MADE.call_once(|| make("postgres-image.sh", &[POSTGRES]));
+    POSTGRES.to_string()
 }

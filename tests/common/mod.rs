@@ -53,17 +53,20 @@ pub fn value(v: &Option<kyozo::topology::Sourced<String>>) -> Option<&str> {
     v.as_ref().map(|s| s.value.as_str())
 }
 
-/// Where an optional sourced hint came from.
-pub fn source(v: &Option<kyozo::topology::Sourced<String>>) -> Option<&str> {
-    v.as_ref().map(|s| s.source.as_str())
+/// The text the CLI shows for a provenance, as a `&str` the assertions compare with
+/// literals (leaked: a test process is short-lived).
+fn shown(p: &kyozo::topology::Provenance) -> &'static str {
+    Box::leak(p.to_string().into_boxed_str())
 }
 
-/// A service's ports with their sources.
-pub fn ports(s: &kyozo::topology::TopologyService) -> Vec<(u16, &str)> {
-    s.ports
-        .iter()
-        .map(|p| (p.port, p.source.as_str()))
-        .collect()
+/// Where an optional sourced hint came from, as the CLI shows it.
+pub fn source(v: &Option<kyozo::topology::Sourced<String>>) -> Option<&'static str> {
+    v.as_ref().map(|s| shown(&s.source))
+}
+
+/// A service's ports with their sources, as the CLI shows them.
+pub fn ports(s: &kyozo::topology::TopologyService) -> Vec<(u16, &'static str)> {
+    s.ports.iter().map(|p| (p.port, shown(&p.source))).collect()
 }
 
 /// A service's env var names.

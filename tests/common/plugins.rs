@@ -20,28 +20,42 @@ pub fn detectors() -> PathBuf {
         .expect("the detectors/ folder")
 }
 
+/// Builds the plugin crates of `manifest` (a crate's or a workspace's `Cargo.toml`) with
+/// `cargo build --release --target wasm32-wasip2` into `target`; returns the folder
+/// that holds their components.
+pub fn build_components(manifest: &Path, target: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let output = Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "--target",
+            "wasm32-wasip2",
+            "--manifest-path",
+        ])
+        .arg(manifest)
+        .arg("--target-dir")
+        .arg(target)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .output()
+        .expect("running cargo to build the plugins");
+    assert!(
+        output.status.success(),
+        "building the plugins of {} failed (is the target installed? `rustup target add wasm32-wasip2`):\n{}",
+        manifest.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    target.join("wasm32-wasip2/release")
+}
+
 /// The component of the plugin crate `kyozo-detector-<name>`, built with
-/// `cargo build --release --target wasm32-wasip2` the first time it is asked for.
+/// [`build_components`] the first time it is asked for.
 pub fn plugin(name: &str) -> PathBuf {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     let out = BUILT.get_or_init(|| {
         let root = detectors();
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = Command::new(cargo)
-            .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
-            .arg(root.join("Cargo.toml"))
-            .arg("--target-dir")
-            .arg(root.join("target"))
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .output()
-            .expect("running cargo to build the plugins");
-        assert!(
-            output.status.success(),
-            "building the plugins failed (is the target installed? `rustup target add wasm32-wasip2`):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        root.join("target/wasm32-wasip2/release")
+        build_components(&root.join("Cargo.toml"), &root.join("target"))
     });
     let path = out.join(format!("kyozo_detector_{name}.wasm"));
     assert!(path.is_file(), "{} was not built", path.display());

@@ -173,3 +173,67 @@ fn value_of(text: &str, keys: &[&str]) -> Option<String> {
 }
 
 export_detector!(Hugo);
+
+/// Native tests (`cargo test`, no WebAssembly): [`Plugin::detect`] on in-memory
+/// projects and on the fixtures.
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Project {
+        Project::from_folder(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/").to_owned() + name)
+            .expect("the fixture folder")
+    }
+
+    #[test]
+    fn a_site_in_a_subfolder_with_its_version_from_tool_versions() {
+        let project = Project::in_memory([
+            (
+                "docs/hugo.yaml",
+                "baseURL: https://docs.test/\ntheme: book\n",
+            ),
+            ("docs/content/_index.md", "# Docs"),
+            ("docs/.tool-versions", "hugo extended_0.125.4\n"),
+            ("api/package.json", "{}"),
+        ]);
+        let found = Hugo::detect(&project).unwrap();
+        assert_eq!(found.len(), 1, "{found:?}");
+        let site = &found[0];
+        assert_eq!(
+            (site.path.as_str(), site.language.as_str()),
+            ("docs", "hugo")
+        );
+        assert_eq!(
+            site.runtime_version,
+            Some(Sourced::new("0.125.4", "docs/.tool-versions hugo"))
+        );
+        let evidence: Vec<&str> = site.evidence.iter().map(|e| e.reason.as_str()).collect();
+        assert!(evidence.contains(&"theme book"), "{evidence:?}");
+        assert!(evidence.contains(&"Hugo's content/ folder"), "{evidence:?}");
+        assert!(project.logged().is_empty(), "{:?}", project.logged());
+    }
+
+    #[test]
+    fn the_fixtures_as_the_host_sees_them() {
+        let basic = Hugo::detect(&fixture("basic")).unwrap();
+        assert_eq!(basic.len(), 1);
+        assert_eq!(
+            basic[0].runtime_version.as_ref().map(|v| v.value.as_str()),
+            Some("0.121.1")
+        );
+        let legacy = Hugo::detect(&fixture("legacy")).unwrap();
+        assert_eq!(legacy.len(), 1);
+        assert!((legacy[0].confidence - 0.85).abs() < 1e-9);
+        assert_eq!(Hugo::detect(&fixture("not-hugo")).unwrap(), []);
+        let broken = fixture("broken-netlify");
+        assert_eq!(Hugo::detect(&broken).unwrap().len(), 1);
+        assert!(
+            broken
+                .logged()
+                .iter()
+                .any(|l| l.starts_with("netlify.toml: cannot parse")),
+            "{:?}",
+            broken.logged()
+        );
+    }
+}

@@ -28,7 +28,45 @@ pub(crate) struct Local {
     pub(crate) root: PathBuf,
     pub(crate) state: PathBuf,
     backend: Arc<dyn kyozo::backend::ContainerBackend>,
+    edge: kyozo::runtime::EdgeProxy,
     as_member: Option<String>,
+}
+
+/// The edge proxy the CLI publishes services' ports through: its image from `up
+/// --image caddy=IMAGE`, else `KYOZO_EDGE_IMAGE`, else the base-image map's `caddy`
+/// (`caddy:2`); its container's name from `KYOZO_EDGE_NAME` (default `kyozo-edge`).
+pub(crate) fn edge_proxy(image: Option<&str>) -> kyozo::runtime::EdgeProxy {
+    let env = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
+    let image = image
+        .map(str::to_string)
+        .or_else(|| env("KYOZO_EDGE_IMAGE"))
+        .unwrap_or_else(|| {
+            kyozo::plan::BaseImages::default()
+                .lookup("caddy", None)
+                .unwrap_or("caddy:2")
+                .to_string()
+        });
+    let edge = kyozo::runtime::EdgeProxy::caddy(image);
+    match env("KYOZO_EDGE_NAME") {
+        Some(name) => edge.with_name(name),
+        None => edge,
+    }
+}
+
+/// The folder `dir` (canonical) and the state file of it: `--state`, else
+/// `DIR/.kyozo/state.redb`. Nothing is created.
+pub(crate) fn state_path(g: &Global, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
+    let root = std::fs::canonicalize(dir)
+        .with_context(|| format!("cannot open the folder {}", dir.display()))?;
+    if !root.is_dir() {
+        anyhow::bail!("{} is not a folder", root.display());
+    }
+    let state = match &g.state {
+        Some(s) => std::path::absolute(s)
+            .with_context(|| format!("cannot resolve the state file {}", s.display()))?,
+        None => root.join(".kyozo").join("state.redb"),
+    };
+    Ok((root, state))
 }
 
 impl Local {
@@ -36,21 +74,22 @@ impl Local {
     /// when they do not exist (what `up` does); otherwise their absence is an error
     /// that says to run `up` first.
     pub(crate) async fn open(g: &Global, dir: &Path, create: bool) -> anyhow::Result<Local> {
-        let root = std::fs::canonicalize(dir)
-            .with_context(|| format!("cannot open the folder {}", dir.display()))?;
-        if !root.is_dir() {
-            anyhow::bail!("{} is not a folder", root.display());
-        }
-        let state = match &g.state {
-            Some(s) => std::path::absolute(s)
-                .with_context(|| format!("cannot resolve the state file {}", s.display()))?,
-            None => root.join(".kyozo").join("state.redb"),
-        };
+        Self::open_with_edge(g, dir, create, edge_proxy(None)).await
+    }
+
+    /// [`open`](Self::open), publishing through `edge`.
+    pub(crate) async fn open_with_edge(
+        g: &Global,
+        dir: &Path,
+        create: bool,
+        edge: kyozo::runtime::EdgeProxy,
+    ) -> anyhow::Result<Local> {
+        let (root, state) = state_path(g, dir)?;
         if !state.exists() && !create {
             anyhow::bail!(
                 "no Kyozo state for {} (looked for {}): run `kyozo up` there first, or give --state",
                 root.display(),
-                state.display()
+                kyozo::text::terminal_safe(&state.display().to_string())
             );
         }
         // The engine before anything is written: without one, nothing is left behind.
@@ -58,17 +97,27 @@ impl Local {
             Arc::new(kyozo::backend::DockerBackend::connect().await.context(
                 "cannot reach the Docker Engine (DOCKER_HOST, else /var/run/docker.sock)",
             )?);
-        if !state.exists()
-            && let Some(parent) = state.parent()
-        {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
+        // A state that exists before this command: it may have come with the folder.
+        let existed = std::fs::symlink_metadata(&state).is_ok();
+        if let Some(parent) = state.parent() {
             if g.state.is_none() {
-                // Keep the state out of version control.
-                let ignore = parent.join(".gitignore");
-                if !ignore.exists() {
-                    let _ = std::fs::write(ignore, "*\n");
+                // `.kyozo/` holds secrets: private, never a link (a folder someone else
+                // wrote may ship one pointing anywhere).
+                if create || parent.exists() {
+                    kyozo::safe_fs::create_private_dir(parent)
+                        .with_context(|| format!("cannot use {}", parent.display()))?;
                 }
+                if create {
+                    // Keep the state out of version control; a file already there is
+                    // left as it is.
+                    kyozo::safe_fs::create_new_file(&parent.join(".gitignore"), b"*\n", 0o644)
+                        .with_context(|| {
+                            format!("cannot write {}", parent.join(".gitignore").display())
+                        })?;
+                }
+            } else if !existed && create {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
             }
         }
         if state.starts_with(&root)
@@ -78,10 +127,13 @@ impl Local {
         {
             eprintln!(
                 "kyozo: note: the state file {} is in the folder, outside a .kyozo folder: builds will send it, and every `up` will rebuild",
-                state.display()
+                kyozo::text::terminal_safe(&state.display().to_string())
             );
         }
-        let kyozo = open_state(&state, &backend, Some(LOCK_WAIT)).await?;
+        let kyozo = open_state(&state, &backend, &edge, Some(LOCK_WAIT)).await?;
+        if existed {
+            warn_if_from_elsewhere(&kyozo, &root, &state)?;
+        }
         let (team, owner) = local_team(&kyozo, create)?;
         let actor = match &g.as_member {
             None => owner.actor(),
@@ -109,7 +161,7 @@ impl Local {
             None => anyhow::bail!(
                 "Kyozo has run nothing from {} yet (state {}): run `kyozo up` there first",
                 root.display(),
-                state.display()
+                kyozo::text::terminal_safe(&state.display().to_string())
             ),
         };
         Ok(Local {
@@ -120,8 +172,45 @@ impl Local {
             root,
             state,
             backend,
+            edge,
             as_member: g.as_member.clone(),
         })
+    }
+
+    /// Where a service's ports are published: the edge proxy's address for a port it
+    /// carries, else what its running containers publish; (container port, host
+    /// port, host address) each.
+    pub(crate) async fn published(
+        &self,
+        service: &kyozo::model::ServiceInstance,
+        containers: &[kyozo::backend::ContainerState],
+    ) -> anyhow::Result<Vec<(u16, u16, String)>> {
+        let routes = self
+            .kyozo
+            .edge_routes(self.actor, self.team, service.id)
+            .await?;
+        let mut out: Vec<(u16, u16, String)> = Vec::new();
+        for (c, h) in crate::show::ports(containers) {
+            if routes.iter().any(|r| r.container_port == c) {
+                continue;
+            }
+            out.push((c, h, crate::show::host_ip(containers, c)));
+        }
+        for r in &routes {
+            for listen in &r.listen {
+                let Some((ip, port)) = listen.rsplit_once(':') else {
+                    continue;
+                };
+                let Ok(port) = port.parse::<u16>() else {
+                    continue;
+                };
+                let ip = if ip.is_empty() { "0.0.0.0" } else { ip };
+                out.push((r.container_port, port, ip.to_string()));
+            }
+        }
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// Closes the state file and opens it again: a command that keeps running (`events
@@ -130,7 +219,7 @@ impl Local {
         // Drop the open store first: redb allows one open per file.
         self.close()?;
         // A follower waits as long as it takes (an `up` may build for minutes).
-        self.kyozo = open_state(&self.state, &self.backend, None).await?;
+        self.kyozo = open_state(&self.state, &self.backend, &self.edge, None).await?;
         Ok(())
     }
 
@@ -140,6 +229,46 @@ impl Local {
         let placeholder = Kyozo::builder().build()?;
         drop(std::mem::replace(&mut self.kyozo, placeholder));
         Ok(())
+    }
+
+    /// Refuses to go on when containers deployed from this folder run that this state
+    /// does not know (an earlier state was removed, lost or replaced): deploying again
+    /// would run every service twice and clash on its ports. Names them, and says how
+    /// to remove them.
+    pub(crate) async fn refuse_foreign_containers(&self) -> anyhow::Result<()> {
+        use kyozo::backend::{LABEL_MANAGED_BY, LABEL_ROOT, LABEL_WORKSPACE};
+        let filter = std::collections::BTreeMap::from([
+            (LABEL_MANAGED_BY.to_string(), "kyozo".to_string()),
+            (
+                LABEL_ROOT.to_string(),
+                self.root.to_string_lossy().into_owned(),
+            ),
+        ]);
+        let ours = self.workspace.id.to_string();
+        let mut foreign: Vec<String> = self
+            .backend
+            .list(&filter)
+            .await
+            .context("cannot list the containers on the engine")?
+            .into_iter()
+            .filter(|c| c.labels.get(LABEL_WORKSPACE) != Some(&ours))
+            .map(|c| c.name)
+            .collect();
+        if foreign.is_empty() {
+            return Ok(());
+        }
+        foreign.sort();
+        let names: Vec<String> = foreign
+            .iter()
+            .map(|n| kyozo::text::terminal_safe(n).into_owned())
+            .collect();
+        anyhow::bail!(
+            "containers deployed from {} by another Kyozo state still exist: {}. The state {} does not know them, so deploying would run those services twice. Use the state that made them (--state), or remove them first: docker rm -f {}",
+            kyozo::text::terminal_safe(&self.root.display().to_string()),
+            names.join(", "),
+            kyozo::text::terminal_safe(&self.state.display().to_string()),
+            names.join(" ")
+        )
     }
 
     /// Context for an operation's error: what was tried, on what, as whom.
@@ -194,17 +323,30 @@ impl Local {
 async fn open_state(
     state: &Path,
     backend: &Arc<dyn kyozo::backend::ContainerBackend>,
+    edge: &kyozo::runtime::EdgeProxy,
+    wait: Option<Duration>,
+) -> anyhow::Result<Kyozo> {
+    open_state_with(state, Some((backend, edge)), wait).await
+}
+
+/// [`open_state`], with an engine or without one (to read the state only).
+async fn open_state_with(
+    state: &Path,
+    engine: Option<(
+        &Arc<dyn kyozo::backend::ContainerBackend>,
+        &kyozo::runtime::EdgeProxy,
+    )>,
     wait: Option<Duration>,
 ) -> anyhow::Result<Kyozo> {
     let started = Instant::now();
     // A follower (no limit) says nothing: it waits between its reads anyway.
     let mut said = wait.is_none();
     loop {
-        match Kyozo::builder()
-            .state_file(state)
-            .backend(backend.clone())
-            .build()
-        {
+        let mut builder = Kyozo::builder().state_file(state);
+        if let Some((backend, edge)) = engine {
+            builder = builder.backend(backend.clone()).edge(edge.clone());
+        }
+        match builder.build() {
             Ok(k) => return Ok(k),
             Err(kyozo::Error::Store(kyozo::store::StoreError::Locked { .. }))
                 if wait.is_none_or(|w| started.elapsed() < w) =>
@@ -212,18 +354,50 @@ async fn open_state(
                 if !said {
                     eprintln!(
                         "kyozo: waiting for another kyozo command using {}",
-                        state.display()
+                        kyozo::text::terminal_safe(&state.display().to_string())
                     );
                     said = true;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             Err(e) => {
-                return Err(anyhow::Error::new(e)
-                    .context(format!("cannot open the state file {}", state.display())));
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot open the state file {}",
+                    kyozo::text::terminal_safe(&state.display().to_string())
+                )));
             }
         }
     }
+}
+
+/// Warns when the state file holds workspaces but none of this folder: it was made
+/// somewhere else (a state shipped inside a repository, or a folder moved), so what it
+/// says ran is not what runs from here.
+fn warn_if_from_elsewhere(kyozo: &Kyozo, root: &Path, state: &Path) -> anyhow::Result<()> {
+    let store = kyozo.store();
+    let mut roots = Vec::new();
+    for team in store.teams()? {
+        for ws in store.workspaces(team.id)? {
+            if let Some(r) = ws.root {
+                roots.push(r);
+            }
+        }
+    }
+    if !roots.is_empty() && !roots.iter().any(|r| r == root) {
+        roots.sort();
+        roots.dedup();
+        let made_for: Vec<String> = roots
+            .iter()
+            .take(3)
+            .map(|r| kyozo::text::terminal_safe(&r.display().to_string()).into_owned())
+            .collect();
+        eprintln!(
+            "kyozo: warning: the state file {} was not made for this folder (it was made for {}): it comes from elsewhere, perhaps with the folder itself. Kyozo uses it as it is; remove it, or give --state, to start afresh",
+            kyozo::text::terminal_safe(&state.display().to_string()),
+            made_for.join(", ")
+        );
+    }
+    Ok(())
 }
 
 /// The state's local team and its owner, made on first use when `create`.
@@ -260,4 +434,35 @@ fn workspace_name(root: &Path) -> String {
         .collect();
     let name = name.trim_matches('-').to_string();
     if name.is_empty() { "root".into() } else { name }
+}
+
+/// What the folder `dir` was last deployed with (`up`'s `--image`, `--build-network`,
+/// `--port`), read from its state without an engine; nothing when it has no state or
+/// Kyozo has run nothing from it.
+pub(crate) async fn remembered(
+    g: &Global,
+    dir: &Path,
+) -> anyhow::Result<kyozo::model::DeployDefaults> {
+    let Ok(root) = std::fs::canonicalize(dir) else {
+        return Ok(kyozo::model::DeployDefaults::default());
+    };
+    let state = match &g.state {
+        Some(s) => std::path::absolute(s)?,
+        None => root.join(".kyozo").join("state.redb"),
+    };
+    if !state.is_file() {
+        return Ok(kyozo::model::DeployDefaults::default());
+    }
+    let kyozo = open_state_with(&state, None, Some(LOCK_WAIT)).await?;
+    let store = kyozo.store();
+    for team in store.teams()?.into_iter().filter(|t| t.name == TEAM) {
+        if let Some(ws) = store
+            .workspaces(team.id)?
+            .into_iter()
+            .find(|w| w.root.as_deref() == Some(root.as_path()))
+        {
+            return Ok(ws.defaults);
+        }
+    }
+    Ok(kyozo::model::DeployDefaults::default())
 }

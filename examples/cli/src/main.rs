@@ -9,8 +9,10 @@ use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
+mod env;
 mod local;
 mod ops;
+mod plugins;
 mod render;
 mod show;
 mod up;
@@ -22,7 +24,7 @@ mod up;
 /// them, and runs them as containers on the Docker Engine, each on the host port it
 /// listens on. The other commands look after what `up` started: `ps`, `logs`,
 /// `health`, `top`, `events` (the audit trail), `scale`, `start`, `stop`, `restart`,
-/// `rollback` and `down`.
+/// `rollback`, `env` (a service's settings) and `down`.
 ///
 /// State (services, deployments, the audit trail, health and metrics) lives in a redb
 /// file, `.kyozo/state.redb` in the folder unless --state says otherwise. The engine is
@@ -92,29 +94,106 @@ pub(crate) struct PlanArgs {
     #[arg(long = "image", value_name = "KEY=IMAGE")]
     pub(crate) images: Vec<String>,
     /// The network of the builds' RUN steps (host, where the default bridge has no
-    /// way out and a build downloads packages).
+    /// way out and a build downloads packages; "" forgets a remembered one).
     #[arg(long, value_name = "NETWORK")]
     pub(crate) build_network: Option<String>,
+    /// The host port of a service's (first) published port (web=8081); repeat.
+    #[arg(long = "port", value_name = "SERVICE=PORT")]
+    pub(crate) ports: Vec<String>,
+    /// A Debian package the builds install before the dependencies (a native library
+    /// Kyozo does not know a dependency needs: libgdal-dev); repeat. Replaces the
+    /// remembered ones; "" forgets them.
+    #[arg(long = "system-package", value_name = "PACKAGE")]
+    pub(crate) system_packages: Vec<String>,
 }
 
 impl PlanArgs {
-    /// The planner these options describe.
-    pub(crate) fn planner(&self) -> anyhow::Result<kyozo::plan::Planner> {
-        let mut base = kyozo::plan::BaseImages::default();
+    /// These options over what the folder was last deployed with: what is given wins,
+    /// key by key; `--image KEY=` and `--port SERVICE=` forget a remembered entry,
+    /// `--build-network ""` the remembered network.
+    pub(crate) fn over(
+        &self,
+        remembered: &kyozo::model::DeployDefaults,
+    ) -> anyhow::Result<kyozo::model::DeployDefaults> {
+        let mut d = remembered.clone();
         for entry in &self.images {
             let Some((key, image)) = entry.split_once('=') else {
                 anyhow::bail!(
-                    "--image takes KEY=IMAGE (python=registry.corp/python:3.12), not {entry:?}"
+                    "--image takes KEY=IMAGE (python=registry.corp/python:3.12), not {:?}",
+                    kyozo::text::terminal_safe(entry)
                 );
             };
-            base = base.set(key.trim(), image.trim());
+            let (key, image) = (key.trim(), image.trim());
+            if image.is_empty() {
+                d.images.remove(key);
+            } else {
+                d.images.insert(key.to_string(), image.to_string());
+            }
         }
-        let mut options = kyozo::plan::BuildOptions::default();
-        options.network = self.build_network.clone();
-        Ok(kyozo::plan::Planner::new()
-            .with_images(base)
-            .with_build_options(options))
+        match self.build_network.as_deref().map(str::trim) {
+            Some("") => d.build_network = None,
+            Some(n) => d.build_network = Some(n.to_string()),
+            None => {}
+        }
+        for entry in &self.ports {
+            let parsed = entry.split_once('=').map(|(s, p)| (s.trim(), p.trim()));
+            match parsed {
+                Some((service, "")) => {
+                    d.ports.remove(service);
+                }
+                Some((service, port)) => match port.parse::<u16>() {
+                    Ok(port) if port > 0 => {
+                        d.ports.insert(service.to_string(), port);
+                    }
+                    _ => anyhow::bail!(
+                        "--port takes SERVICE=PORT with a port from 1 to 65535, not {:?}",
+                        kyozo::text::terminal_safe(entry)
+                    ),
+                },
+                None => anyhow::bail!(
+                    "--port takes SERVICE=PORT (web=8081), not {:?}",
+                    kyozo::text::terminal_safe(entry)
+                ),
+            }
+        }
+        if !self.system_packages.is_empty() {
+            d.system_packages = self
+                .system_packages
+                .iter()
+                .map(|p| p.trim())
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .collect();
+        }
+        d.validate()
+            .map_err(|e| anyhow::anyhow!("{e}").context("these options cannot be used"))?;
+        Ok(d)
     }
+
+    /// The planner these options over `remembered` describe.
+    pub(crate) fn planner(
+        &self,
+        remembered: &kyozo::model::DeployDefaults,
+    ) -> anyhow::Result<kyozo::plan::Planner> {
+        Ok(planner_of(&self.over(remembered)?))
+    }
+}
+
+/// The planner of a folder's deploy options.
+pub(crate) fn planner_of(d: &kyozo::model::DeployDefaults) -> kyozo::plan::Planner {
+    let mut base = kyozo::plan::BaseImages::default();
+    for (key, image) in &d.images {
+        base = base.set(key.as_str(), image.as_str());
+    }
+    let mut options = kyozo::plan::BuildOptions::default();
+    options.network = d.build_network.clone();
+    kyozo::plan::Planner::new()
+        .with_images(base)
+        .with_build_options(options)
+        .with_host_ports(d.ports.clone())
+        .with_build_tools(
+            kyozo::plan::BuildTools::default().with_system_packages(d.system_packages.clone()),
+        )
 }
 
 #[derive(Debug, Subcommand)]
@@ -149,6 +228,32 @@ Examples:
         dry_run: bool,
         #[command(flatten)]
         plan: PlanArgs,
+        /// Build and run a service the analysis is less sure of than this (0 to 1):
+        /// below it, `up` refuses it before building anything.
+        #[arg(long, value_name = "CONFIDENCE", default_value_t = up::MIN_CONFIDENCE)]
+        min_confidence: f64,
+        /// Env vars from a file (NAME=VALUE lines, as compose reads them) for every
+        /// service of the folder, or SERVICE=FILE for one; repeat. They are stored as
+        /// the services' settings (`kyozo env list`), kept by later `up`s.
+        #[arg(long = "env-file", value_name = "[SERVICE=]FILE")]
+        env_files: Vec<String>,
+    },
+    /// A service's env vars: list them, set or unset settings.
+    ///
+    /// Settings are env vars you give a service yourself (database URLs, API keys...).
+    /// They are stored as secrets in the folder's state, applied over what the plan
+    /// says, and kept by every later `up`. Setting or unsetting one redeploys a running
+    /// service (a rolling update) unless --no-deploy.
+    #[command(after_long_help = "\
+Examples:
+  kyozo env list web                          names, where each comes from; values as ***
+  kyozo env list web --reveal                 the values too (the team's owners only)
+  kyozo env set web DATABASE_URL=postgres://db/app SECRET_KEY
+                                              SECRET_KEY without = is read from stdin
+  kyozo env unset web SECRET_KEY")]
+    Env {
+        #[command(subcommand)]
+        action: EnvAction,
     },
     /// List the services and their state, replicas, health and ports.
     ///
@@ -275,9 +380,15 @@ Examples:
         json: bool,
         /// Also run this WASM detector plugin (a component built for wasm32-wasip2);
         /// repeat for several. It runs sandboxed: it sees only this folder's files,
-        /// read-only, with a deadline and a memory cap.
+        /// read-only, with a deadline and a memory cap. It never overrides what a
+        /// built-in detector found (unless trusted); one that cannot be loaded is
+        /// skipped, and said so on stderr.
         #[arg(long = "plugin", value_name = "FILE.wasm")]
         plugins: Vec<PathBuf>,
+        /// Let the plugin with this id override the built-in detectors' values
+        /// (its claim competes with theirs on confidence); repeat for several.
+        #[arg(long = "trust-plugin", value_name = "ID")]
+        trust: Vec<String>,
     },
     /// Write what it takes to build and run a folder's services.
     ///
@@ -315,6 +426,46 @@ Examples:
 }
 
 #[derive(Debug, Subcommand)]
+enum EnvAction {
+    /// List a service's env vars: each name, its value (*** unless --reveal) and where
+    /// it comes from (the plan, or a setting: who set it, when, how).
+    List {
+        /// The service.
+        service: String,
+        /// Show the values (only the team's owners may).
+        #[arg(long)]
+        reveal: bool,
+        /// Print one JSON document instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set env vars of a service (NAME=VALUE; a NAME alone reads its value from stdin).
+    Set {
+        /// The service (one the folder's plan has, deployed or not yet).
+        service: String,
+        /// NAME=VALUE, or NAME to read the value from stdin.
+        #[arg(required = true, value_name = "NAME=VALUE")]
+        values: Vec<String>,
+        /// Store them only; the service takes them at its next `kyozo up`.
+        #[arg(long)]
+        no_deploy: bool,
+        #[command(flatten)]
+        plan: PlanArgs,
+    },
+    /// Unset settings of a service (the plan's value of the same name applies again).
+    Unset {
+        /// The service.
+        service: String,
+        /// The names.
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+        /// Store the change only; the service takes it at its next `kyozo up`.
+        #[arg(long)]
+        no_deploy: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum MembersAction {
     /// Add a member to the local team (only its owner may).
     Add {
@@ -332,7 +483,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             let style = show::Style::stderr();
-            eprintln!("{} {e:#}", style.red("kyozo:"));
+            eprintln!("{} {}", style.red("kyozo:"), show::error_text(&e));
             ExitCode::FAILURE
         }
     }
@@ -353,15 +504,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             path,
             json,
             plugins,
+            trust,
         } => {
             let path = path.unwrap_or_else(|| g.dir.clone());
-            let kyozo = plugins
-                .into_iter()
-                .fold(kyozo::Kyozo::builder(), |b, p| b.detector_plugin(p))
-                .build()?;
+            let plugins = plugins::Plugins::load(&plugins, &trust);
+            let kyozo = plugins.add_to(kyozo::Kyozo::builder()).build()?;
             let topology = kyozo.engine().analyze(&path)?;
+            plugins.say_run_failures();
             let out = if json {
-                show::json_text(&render::json(&topology))?
+                let mut doc = render::json(&topology);
+                if let (Some(p), Some(map)) = (plugins.json(), doc.as_object_mut()) {
+                    map.insert("plugins".into(), p);
+                }
+                show::json_text(&doc)?
             } else {
                 render::report(&topology)
             };
@@ -377,15 +532,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let path = path.unwrap_or_else(|| g.dir.clone());
-            let planner = args.planner()?;
+            let options = args.over(&rt.block_on(local::remembered(&g, &path))?)?;
+            let planner = planner_of(&options);
             let topology = kyozo::Kyozo::builder().build()?.engine().analyze(&path)?;
             let plan = planner.plan(&topology);
             // The compose file names files in DIR by absolute path: DIR must be one.
             let dest = match out {
-                Some(dir) => {
-                    std::fs::create_dir_all(&dir)?;
-                    std::fs::canonicalize(&dir)?
-                }
+                Some(dir) => std::fs::create_dir_all(&dir)
+                    .and_then(|()| std::fs::canonicalize(&dir))
+                    .map_err(|e| {
+                        anyhow::anyhow!("cannot make the folder {} ({e})", dir.display())
+                    })?,
                 None => plan.root.clone(),
             };
             let written = if dry_run {
@@ -396,10 +553,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let out = if json {
                 show::json_text(&serde_json::json!({
                     "plan": plan,
+                    "options": options,
                     "written": written,
                 }))?
             } else {
-                render::plan(&plan, &dest, &written, dry_run)?
+                let mut text = render::options(&options);
+                text.push_str(&render::plan(&plan, &planner, &dest, &written, dry_run)?);
+                text
             };
             render::print(&out);
             Ok(ExitCode::SUCCESS)
@@ -408,11 +568,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             path,
             dry_run,
             plan,
+            env_files,
+            min_confidence,
         } => {
             let dir = path.unwrap_or_else(|| g.dir.clone());
+            let given = up::Given {
+                plan: &plan,
+                env_files: &env_files,
+                min_confidence,
+            };
             rt.block_on(async {
                 tokio::select! {
-                    done = up::up(&g, &dir, &plan, dry_run) => done,
+                    done = up::up(&g, &dir, &given, dry_run) => done,
                     _ = tokio::signal::ctrl_c() => {
                         eprintln!(
                             "\nkyozo: interrupted. What was started stays as it is: `kyozo up` again finishes the work, `kyozo down` removes it."
@@ -427,6 +594,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Ps { json } => rt.block_on(ops::ps(&g, json)),
+        Command::Env { action } => match action {
+            EnvAction::List {
+                service,
+                reveal,
+                json,
+            } => rt.block_on(env::list(&g, &service, reveal, json)),
+            EnvAction::Set {
+                service,
+                values,
+                no_deploy,
+                plan,
+            } => rt.block_on(env::set(&g, &service, &values, !no_deploy, &plan)),
+            EnvAction::Unset {
+                service,
+                names,
+                no_deploy,
+            } => rt.block_on(env::unset(&g, &service, &names, !no_deploy)),
+        },
         Command::Logs {
             service,
             follow,

@@ -10,13 +10,15 @@ use std::time::Duration;
 use anyhow::Context as _;
 use futures_util::StreamExt as _;
 use kyozo::auth::Actor;
-use kyozo::model::{DeploymentEvent, EventPayload, HealthStatus, ServiceInstance, ServiceStatus};
+use kyozo::model::{
+    DeploymentEvent, EventPayload, HealthStatus, ServiceInstance, ServiceKind, ServiceStatus,
+};
 use serde_json::{Value, json};
 
 use crate::Global;
 use crate::local::Local;
 use crate::render::print;
-use crate::show::{self, Style};
+use crate::show::{self, Style, safe, safe_path, safe_text};
 
 /// `kyozo ps`.
 pub(crate) async fn ps(g: &Global, as_json: bool) -> anyhow::Result<ExitCode> {
@@ -28,37 +30,42 @@ pub(crate) async fn ps(g: &Global, as_json: bool) -> anyhow::Result<ExitCode> {
             .containers(local.actor, local.team, s.id)
             .await?;
         let health = if s.status == ServiceStatus::Running {
-            local
-                .kyozo
-                .check_health(local.actor, local.team, s.id)
-                .await?
-                .map(|h| h.status)
+            health_of(&local, &s).await?.map(|h| h.status)
         } else {
             None
         };
-        entries.push((s, containers, health));
+        let published = local.published(&s, &containers).await?;
+        entries.push((s, containers, health, published));
     }
     if as_json {
         let services: Vec<Value> = entries
             .iter()
-            .map(|(s, containers, health)| {
+            .map(|(s, containers, health, published)| {
                 let current: Vec<_> = containers
                     .iter()
                     .filter(|c| s.container_ids.contains(&c.id))
                     .collect();
+                let job = s.config.kind == ServiceKind::Job;
                 json!({
                     "name": s.name,
                     "id": s.id,
-                    "status": s.status.to_string(),
+                    "kind": s.config.kind.as_str(),
+                    "status": if job {
+                        show::job_status(s, containers)
+                    } else {
+                        s.status.to_string()
+                    },
+                    "exit_code": if job { show::job_state(containers) } else { None },
                     "health": health.map(health_word),
                     "image": s.image,
                     "replicas": {
                         "wanted": s.replicas.max(1),
                         "running": current.iter().filter(|c| c.running).count(),
                     },
-                    "ports": show::ports(containers).iter().map(|(c, h)| json!({
+                    "ports": published.iter().map(|(c, h, ip)| json!({
                         "container": c,
                         "host": h,
+                        "host_ip": ip,
                     })).collect::<Vec<_>>(),
                     "containers": containers.iter().map(|c| json!({
                         "id": c.id,
@@ -74,6 +81,7 @@ pub(crate) async fn ps(g: &Global, as_json: bool) -> anyhow::Result<ExitCode> {
         print(&show::json_text(&json!({
             "folder": local.root,
             "state": local.state,
+            "options": local.workspace.defaults,
             "services": services,
         }))?);
         return Ok(ExitCode::SUCCESS);
@@ -85,23 +93,33 @@ pub(crate) async fn ps(g: &Global, as_json: bool) -> anyhow::Result<ExitCode> {
     }
     let rows: Vec<Vec<String>> = entries
         .iter()
-        .map(|(s, containers, health)| {
+        .map(|(s, containers, health, ports)| {
             let running = containers
                 .iter()
                 .filter(|c| c.running && s.container_ids.contains(&c.id))
                 .count();
-            let ports = show::ports(containers);
+            // A job: its kind and how it ended, instead of replicas that should run.
+            let job = s.config.kind == ServiceKind::Job;
             vec![
                 s.name.clone(),
-                s.status.to_string(),
+                if job {
+                    format!("job {}", show::job_status(s, containers))
+                } else {
+                    s.status.to_string()
+                },
                 health.map_or("-", health_word).to_string(),
-                format!("{running}/{}", s.replicas.max(1)),
+                if job {
+                    show::job_state(containers)
+                        .map_or_else(|| "running".to_string(), |c| format!("exited {c}"))
+                } else {
+                    format!("{running}/{}", s.replicas.max(1))
+                },
                 if ports.is_empty() {
                     "-".into()
                 } else {
                     ports
                         .iter()
-                        .map(|(c, h)| format!("127.0.0.1:{h}->{c}"))
+                        .map(|(c, h, ip)| format!("{ip}:{h}->{c}"))
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
@@ -115,7 +133,37 @@ pub(crate) async fn ps(g: &Global, as_json: bool) -> anyhow::Result<ExitCode> {
         &[1, 2],
         style,
     ));
+    // What `up` uses again when it is not told otherwise.
+    let with = crate::render::flags(&local.workspace.defaults);
+    if !with.is_empty() {
+        print(&format!("\nDeployed with: {with}\n"));
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A service's health for `ps` and `health`: checked now when the actor may operate
+/// the service (a check may run a command in its containers), else the last one
+/// recorded (a viewer runs nothing in anyone's containers).
+async fn health_of(
+    local: &Local,
+    s: &ServiceInstance,
+) -> anyhow::Result<Option<kyozo::model::HealthCheck>> {
+    let operate = local.kyozo.authorize(
+        local.actor,
+        kyozo::auth::policy::Operation::Restart,
+        kyozo::auth::policy::Target::service(local.team, s.id),
+    );
+    if operate.is_ok() {
+        return Ok(local
+            .kyozo
+            .check_health(local.actor, local.team, s.id)
+            .await?);
+    }
+    Ok(local
+        .kyozo
+        .health(local.actor, local.team, s.id, 1)?
+        .into_iter()
+        .next())
 }
 
 /// A health status as a word.
@@ -181,7 +229,12 @@ pub(crate) async fn logs(
         let who = container.strip_prefix("kyozo-").unwrap_or(&container);
         if std::io::Write::write_all(
             &mut out,
-            format!("{} {}\n", style.dim(&format!("{who} |")), line.text).as_bytes(),
+            format!(
+                "{} {}\n",
+                style.dim(&format!("{} |", safe(who))),
+                log_line(&line.text)
+            )
+            .as_bytes(),
         )
         .is_err()
         {
@@ -189,6 +242,15 @@ pub(crate) async fn logs(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A container's line of output, for a terminal: a `\r\n` line ending is a line
+/// ending, tabs are kept, every other control character (ANSI escapes, OSC 52, a `\r`
+/// that would overwrite the `SERVICE |` prefix, a `\n` inside the line) is shown
+/// escaped.
+fn log_line(text: &str) -> String {
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    safe_text(text).replace('\n', "\\n")
 }
 
 /// `kyozo scale`.
@@ -201,7 +263,8 @@ pub(crate) async fn scale(g: &Global, name: &str, replicas: u32) -> anyhow::Resu
         .await
         .with_context(|| local.trying("scale", name))?;
     print(&format!(
-        "{name}: {replicas} replica{} running\n",
+        "{}: {replicas} replica{} running\n",
+        safe(name),
         if replicas == 1 { "" } else { "s" }
     ));
     Ok(ExitCode::SUCCESS)
@@ -239,7 +302,7 @@ pub(crate) async fn lifecycle(g: &Global, name: &str, act: Act) -> anyhow::Resul
         };
         local.trying(verb, name)
     })?;
-    print(&format!("{name}: {done}\n"));
+    print(&format!("{}: {done}\n", safe(name)));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -260,8 +323,10 @@ pub(crate) async fn rollback(g: &Global, name: &str, to: Option<&str>) -> anyhow
         .await
         .with_context(|| local.trying("roll back", name))?;
     print(&format!(
-        "{name}: rolled back to {} (deployment {})\n",
-        report.image, report.deployment
+        "{}: rolled back to {} (deployment {})\n",
+        safe(name),
+        safe(&report.image),
+        report.deployment
     ));
     Ok(ExitCode::SUCCESS)
 }
@@ -288,7 +353,7 @@ pub(crate) async fn down(g: &Global, volumes: bool) -> anyhow::Result<ExitCode> 
         }
     }
     for name in &leftover {
-        print(&format!("{name}: its volumes removed\n"));
+        print(&format!("{}: its volumes removed\n", safe(name)));
     }
     if services.is_empty() && leftover.is_empty() {
         print("Nothing to remove.\n");
@@ -308,14 +373,14 @@ pub(crate) async fn down(g: &Global, volumes: bool) -> anyhow::Result<ExitCode> 
                 .await
                 .with_context(|| local.trying("remove the volumes of", &s.name))?;
             let names: Vec<&str> = s.config.volumes.iter().map(|v| v.name.as_str()).collect();
-            let _ = write!(what, ", with its volume {}", names.join(", "));
+            let _ = write!(what, ", with its volume {}", safe(&names.join(", ")));
         } else if !s.config.volumes.is_empty() {
             let _ = write!(
                 what,
                 " (its data stays in its volume: --volumes removes it)"
             );
         }
-        print(&format!("{}: {what}\n", s.name));
+        print(&format!("{}: {what}\n", safe(&s.name)));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -423,11 +488,11 @@ fn event_line(
     let line = format!(
         "{}  {:<12} {:>4}  {painted}{}  {}  {}",
         style.dim(&e.at.to_string()),
-        service,
+        safe(&service),
         format!("#{}", e.seq),
         " ".repeat(pad),
-        actor_name(e.actor, members),
-        event_detail(e)
+        safe(&actor_name(e.actor, members)),
+        safe(&event_detail(e))
     );
     Ok(format!("{}\n", line.trim_end()))
 }
@@ -444,8 +509,7 @@ pub(crate) async fn events(
     let style = Style::stdout();
     let members: BTreeMap<String, String> = local
         .kyozo
-        .store()
-        .members(local.team)?
+        .members(local.actor, local.team)?
         .into_iter()
         .map(|m| (m.id.to_string(), m.user))
         .collect();
@@ -570,7 +634,7 @@ pub(crate) async fn top(
         }
         print(&format!(
             "\x1b[2J\x1b[H{}  {}\n\n{table}",
-            style.bold(&format!("kyozo top: {}", local.root.display())),
+            style.bold(&format!("kyozo top: {}", safe_path(&local.root))),
             style.dim(&format!("every {} s, Ctrl-C to stop", every.as_secs()))
         ));
         local.close()?;
@@ -594,10 +658,7 @@ pub(crate) async fn health(
     for s in services {
         // A service that does not run has no health to check (`ps` says why).
         let check = if s.status == ServiceStatus::Running {
-            local
-                .kyozo
-                .check_health(local.actor, local.team, s.id)
-                .await?
+            health_of(&local, &s).await?
         } else {
             None
         };
@@ -671,7 +732,7 @@ pub(crate) async fn health(
 /// `kyozo members`.
 pub(crate) async fn members(g: &Global, as_json: bool) -> anyhow::Result<ExitCode> {
     let local = Local::open(g, &g.dir, false).await?;
-    let members = local.kyozo.store().members(local.team)?;
+    let members = local.kyozo.members(local.actor, local.team)?;
     if as_json {
         let list: Vec<Value> = members
             .iter()

@@ -12,6 +12,7 @@
 
 mod common;
 use common::kyozo;
+use common::state::{left_behind, team_of};
 
 #[path = "../../../tests/common/docker.rs"]
 mod docker;
@@ -57,19 +58,6 @@ fn image_args() -> Vec<String> {
     ]
 }
 
-/// The local team's id in a folder's state file (read with the library, while no
-/// command holds the file).
-fn team_of(state: &Path) -> String {
-    let kyozo = kyozo::Kyozo::builder().state_file(state).build().unwrap();
-    let teams = kyozo.store().teams().unwrap();
-    teams
-        .iter()
-        .find(|t| t.name == "local")
-        .expect("the local team")
-        .id
-        .to_string()
-}
-
 /// Replaces what changes from run to run: the folder, durations.
 fn redact(text: &str, root: &Path) -> String {
     let text = text.replace(&root.display().to_string(), "[root]");
@@ -96,20 +84,6 @@ fn ps(dir: &Path) -> BTreeMap<String, Value> {
         .unwrap()
         .iter()
         .map(|s| (s["name"].as_str().unwrap().to_string(), s.clone()))
-        .collect()
-}
-
-/// What the engine holds with the team's label: containers, networks, volumes, images.
-async fn left_behind(engine: &dyn ContainerBackend, team: &str) -> Vec<String> {
-    let filter = BTreeMap::from([(LABEL_TEAM.to_string(), team.to_string())]);
-    let containers = engine.list(&filter).await.unwrap();
-    let networks = engine.list_networks(&filter).await.unwrap();
-    let volumes = engine.list_volumes(&filter).await.unwrap();
-    let images = engine.list_images(&filter).await.unwrap();
-    (containers.iter().map(|c| format!("container {}", c.name)))
-        .chain(networks.iter().map(|n| format!("network {}", n.name)))
-        .chain(volumes.iter().map(|v| format!("volume {}", v.name)))
-        .chain(images.iter().map(|i| format!("image {:?}", i.tags)))
         .collect()
 }
 
@@ -650,13 +624,22 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
     let _cleanup2 = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
     assert_eq!(code, 1, "{err}");
     let report = err[err.find("kyozo: crashing failed").expect(&err)..].to_string();
+    // The engine restarts a service's process (its restart policy): the replica's
+    // output may hold the run that failed more than once. Each of its lines is kept once.
+    let mut kept: Vec<&str> = Vec::new();
+    for line in report.lines() {
+        if !(line.starts_with("  | ") && kept.contains(&line)) {
+            kept.push(line);
+        }
+    }
+    let report = kept.join("\n") + "\n";
     insta::assert_snapshot!("up-crashing", redact(&report, &crashing));
     let failed: Vec<Value> = events_of(&crashing)
         .into_iter()
         .filter(|e| e["kind"] == "deployment_failed")
         .collect();
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0]["error"]["details"]["step"], "health");
+    assert_eq!(failed[0]["error"]["details"]["step"], "start");
     // The failed container is gone; the image it ran is Kyozo's, labelled, and goes
     // with `down`.
     let left = left_behind(&engine, &team).await;
@@ -683,4 +666,87 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
     assert!(ps.contains("failed"), "{ps}");
     ok(&crashing, &["down"]);
     assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
+}
+
+/// A service that was ready when deployed but no longer runs when `up` ends (here its
+/// container is killed while `up` waits for the next service: as when the container
+/// or the engine dies mid-way) makes `up` exit 1, saying which service and what state,
+/// never "Up:".
+#[tokio::test(flavor = "multi_thread")]
+async fn up_fails_when_a_service_is_down_at_the_end() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    let busybox = docker::busybox(&engine).await;
+    // A web server that starts listening after $DELAY seconds.
+    let context = tempfile::tempdir().unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        format!(
+            "FROM {busybox}\nCMD [\"sh\", \"-c\", \"sleep ${{DELAY:-0}}; exec httpd -f -p 8472\"]\n"
+        ),
+    )
+    .unwrap();
+    let image = "kyozo-test/httpd-later:1";
+    let mut spec = kyozo::backend::BuildSpec::default();
+    spec.context = context.path().to_path_buf();
+    spec.dockerfile = "Dockerfile".into();
+    spec.tag = image.into();
+    spec.labels = BTreeMap::from([("dev.kyozo.test-image".to_string(), "1".to_string())]);
+    engine.build_image(&spec, &mut |_| {}).await.unwrap();
+    let compose = format!(
+        "services:\n  victim:\n    image: {image}\n  slow:\n    image: {image}\n    environment:\n      DELAY: \"4\"\n    ports: [\"8472:8472\"]\n    depends_on: [victim]\n"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = folder(tmp.path(), "dying", &[("compose.yaml", &compose)]);
+    let mut up = common::command()
+        .args(["up", dir.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = up.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::BufReader::new(stdout), &mut s).unwrap();
+        s
+    });
+    let mut err = String::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(up.stderr.take().unwrap()));
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        err.push_str(&line);
+        err.push('\n');
+        if line.starts_with("slow ") && line.contains("waiting until") {
+            let ids = Command::new("docker")
+                .args(["ps", "-q", "--filter", "name=kyozo-victim"])
+                .output()
+                .unwrap();
+            let ids = String::from_utf8(ids.stdout).unwrap();
+            assert!(!ids.trim().is_empty(), "victim runs:\n{err}");
+            for id in ids.split_whitespace() {
+                let killed = Command::new("docker").args(["kill", id]).output().unwrap();
+                assert!(killed.status.success());
+            }
+            break;
+        }
+    }
+    for line in lines {
+        err.push_str(&line.unwrap());
+        err.push('\n');
+    }
+    let status = up.wait().unwrap();
+    let out = reader.join().unwrap();
+    let team = team_of(&dir.join(".kyozo/state.redb"));
+    let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
+    assert!(out.contains("0/1"), "the summary says it:\n{out}\n{err}");
+    assert_eq!(status.code(), Some(1), "up exits 1:\n{out}\n{err}");
+    assert!(!out.contains("Up:"), "{out}");
+    assert!(
+        err.contains("victim has 0 of 1 replica running"),
+        "names the service and its state:\n{err}"
+    );
+    ok(&dir, &["down"]);
+    assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
+    let _ = Command::new("docker").args(["rmi", image]).output();
 }

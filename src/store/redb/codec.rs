@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Actor;
+use crate::model::Actor;
 use crate::model::{
     DeploymentEvent, DeploymentId, EventError, EventId, EventKind, EventPayload, MAX_EVENT_BYTES,
     MemberId, ServiceId, TeamId, Timestamp, ValidationError, WorkspaceId,

@@ -13,19 +13,24 @@
 //! payload`, where the payload is a sequence of `u32 length | encoded event`. The store
 //! id (kept in redb) stops a log left beside a *different* store file from being
 //! replayed into it; the generation stops records from before the last checkpoint; the
-//! checksum stops a record torn by a crash. The file is preallocated with zeros, so a
-//! sync flushes data, not file-size metadata.
+//! checksum stops a record torn by a crash. The file is allocated ahead with real zeros
+//! (64 KiB at first, doubled when a record would not fit), so most syncs flush data, not
+//! file-size metadata; a folder that records little keeps a small log.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 const MAGIC: u32 = 0x4b59_4c47;
 const HEADER: usize = 4 + 16 + 8 + 4 + 4;
-/// The preallocated size of the log file.
-const CAPACITY: u64 = 8 * 1024 * 1024;
+/// The size a new log file is allocated with; it doubles when a record would not fit
+/// (a checkpoint past [`CHECKPOINT_BYTES`] bounds it near twice that).
+const INITIAL_CAPACITY: u64 = 64 * 1024;
 /// Past this offset an append triggers a checkpoint.
 const CHECKPOINT_BYTES: u64 = 4 * 1024 * 1024;
+/// The most a replay reads: far past what the log ever holds (a checkpoint's worth and
+/// one batch), short of what someone else's file could make it allocate.
+const MAX_REPLAY: u64 = 256 * 1024 * 1024;
 /// After this many records an append triggers a checkpoint: it bounds the events held in
 /// memory and what an open has to replay, and amortises the durable commit (one per 512
 /// single appends costs a few µs each).
@@ -40,6 +45,8 @@ pub(super) struct EventLog {
     generation: u64,
     offset: u64,
     records: u64,
+    /// The file's allocated size (zeros past the last record).
+    capacity: u64,
     /// Each service's workspace and last sequence number, as of the last append (the
     /// appender holds the log's lock, so this is exact; writes of services drop their
     /// entry under the same lock).
@@ -57,35 +64,50 @@ pub(super) fn log_path(store: &Path) -> PathBuf {
 }
 
 impl EventLog {
-    /// Opens (or creates and preallocates) the log of a store.
+    /// Opens (or creates and allocates) the log of a store.
     pub(super) fn open(path: PathBuf, store_id: u128, generation: u64) -> std::io::Result<Self> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&path)?;
+        // Never through a link, never another user's file (the folder may be someone
+        // else's repository): see `safe_fs`.
+        let file = crate::safe_fs::open_private(&path, true)?;
         let len = file.metadata()?.len();
-        if len < CAPACITY {
-            // Real zeros, not a sparse hole: writing into a hole allocates blocks, and
-            // then every sync would flush allocation metadata too.
-            let zeros = vec![0u8; 256 * 1024];
-            let mut at = len;
-            while at < CAPACITY {
-                write_at(&file, &zeros, at)?;
-                at += zeros.len() as u64;
-            }
-            file.sync_all()?;
-        }
-        Ok(Self {
+        let mut log = Self {
             file,
             path,
             store_id,
             generation,
             offset: 0,
             records: 0,
+            capacity: len,
             heads: std::collections::HashMap::new(),
-        })
+        };
+        if len < INITIAL_CAPACITY {
+            log.grow_to(INITIAL_CAPACITY)?;
+        }
+        Ok(log)
+    }
+
+    /// Extends the file with zeros to `size` and syncs it, size included. Real zeros,
+    /// not a sparse hole: writing into a hole allocates blocks, and then every sync
+    /// would flush allocation metadata too. A crash while growing leaves zeros (or a
+    /// shorter file) after the last record, which a replay reads as the end.
+    fn grow_to(&mut self, size: u64) -> std::io::Result<()> {
+        const CHUNK: u64 = 64 * 1024;
+        let zeros = vec![0u8; CHUNK as usize];
+        let mut at = self.capacity;
+        while at < size {
+            let n = (size - at).min(CHUNK) as usize;
+            write_at(&self.file, &zeros[..n], at)?;
+            at += n as u64;
+        }
+        self.file.sync_all()?;
+        self.capacity = at;
+        Ok(())
+    }
+
+    /// The file's allocated size.
+    #[cfg(test)]
+    pub(super) fn capacity(&self) -> u64 {
+        self.capacity
     }
 
     /// The log file.
@@ -112,8 +134,10 @@ impl EventLog {
     /// Reading stops at the first record that is torn, of another store or of another
     /// generation: nothing after it was acknowledged.
     pub(super) fn replay(&mut self) -> std::io::Result<Vec<Vec<u8>>> {
+        // A log never holds much more than a checkpoint's worth; a file grown by someone
+        // else is read no further than that.
         let mut bytes = Vec::new();
-        (&self.file).read_to_end(&mut bytes)?;
+        (&self.file).take(MAX_REPLAY).read_to_end(&mut bytes)?;
         let mut events = Vec::new();
         let mut at = 0usize;
         while let Some(header) = bytes.get(at..at + HEADER) {
@@ -158,6 +182,16 @@ impl EventLog {
         record.extend_from_slice(&len.to_be_bytes());
         record.extend_from_slice(&crc32fast::hash(payload).to_be_bytes());
         record.extend_from_slice(payload);
+        let end = self.offset + record.len() as u64;
+        if end > self.capacity {
+            // Grown (and its new size synced) before the record goes in, so the
+            // record's own sync flushes data only, as in an allocated file.
+            let mut size = self.capacity.max(INITIAL_CAPACITY);
+            while size < end {
+                size = size.saturating_mul(2);
+            }
+            self.grow_to(size)?;
+        }
         write_at(&self.file, &record, self.offset)?;
         self.file.sync_data()?;
         self.offset += record.len() as u64;
@@ -232,11 +266,36 @@ mod tests {
                 .is_empty()
         );
         // Tear the last record: the first two still replay.
-        let f = OpenOptions::new().write(true).open(&path).unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
         write_at(&f, &[0xAA], end - 2).unwrap();
         assert_eq!(
             EventLog::open(path, 7, 3).unwrap().replay().unwrap().len(),
             4
         );
+    }
+
+    /// A new log is small, and grows (doubling) as records need room; every record
+    /// written replays, across the growth.
+    #[test]
+    fn the_log_starts_small_and_grows_as_records_need() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.events.log");
+        let mut log = EventLog::open(path.clone(), 7, 1).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), INITIAL_CAPACITY);
+        let mut written = 0usize;
+        while log.offset < 3 * INITIAL_CAPACITY {
+            let mut p = Vec::new();
+            push_entry(&mut p, &[written as u8; 1000]);
+            log.append(&p).unwrap();
+            written += 1;
+        }
+        let size = std::fs::metadata(&path).unwrap().len();
+        assert_eq!(size, log.capacity());
+        assert!(size >= log.offset, "{size} < {}", log.offset);
+        assert!(size <= 4 * INITIAL_CAPACITY, "{size}");
+        drop(log);
+        let events = EventLog::open(path, 7, 1).unwrap().replay().unwrap();
+        assert_eq!(events.len(), written);
+        assert_eq!(events[written - 1], vec![(written - 1) as u8; 1000]);
     }
 }

@@ -92,31 +92,115 @@ impl RedbStoreBuilder {
         self
     }
 
-    /// Opens the store, creating it if the file is missing or empty.
+    /// Opens the store, creating it if nothing is at the path.
+    ///
+    /// A new store is made under a temporary name beside the path (mode `0600`) and
+    /// published only once its schema is written, so an interrupted creation never
+    /// leaves an empty file where a store should be. An existing file that is empty or
+    /// holds no Kyozo schema is refused ([`StoreError::Truncated`]), as is a path that
+    /// is a symbolic link, sits in a folder that is one, is not a regular file or
+    /// belongs to another user ([`StoreError::UnsafePath`]); an existing store is made
+    /// private (`0600`) if it was not.
     pub fn open(self) -> StoreResult<RedbStore> {
-        let path = self.path;
-        let fresh = check_magic(&path)?;
-        if !fresh {
-            // Look before opening for writing: the write open repairs and re-verifies,
-            // which writes, and a store from a newer Kyozo or a foreign database must
-            // be left exactly as it is.
-            peek_schema(&path)?;
+        let path = self.path.clone();
+        let unsafe_path = |source| StoreError::UnsafePath {
+            path: path.clone(),
+            source,
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        match std::fs::symlink_metadata(&dir) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(unsafe_path(std::io::Error::new(
+                    std::io::ErrorKind::InvalidInput,
+                    format!(
+                        "its folder {} is a symbolic link, and Kyozo keeps its state only in real folders",
+                        dir.display()
+                    ),
+                )));
+            }
+            _ => {}
         }
+        let existing = match std::fs::symlink_metadata(&path) {
+            Ok(_) => Some(crate::safe_fs::open_private(&path, false).map_err(unsafe_path)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                return Err(StoreError::Io {
+                    operation: "open",
+                    path,
+                    source: e,
+                });
+            }
+        };
+        let Some(file) = existing else {
+            return self.create_new(&dir);
+        };
+        check_magic(&path, &file)?;
+        // Look before opening for writing: the write open repairs and re-verifies,
+        // which writes, and a store from a newer Kyozo or a foreign database must be
+        // left exactly as it is.
+        peek_schema(&path)?;
+        let db = self.database(&path, file)?;
+        init_schema(&db, &path, false)?;
+        RedbStore::finish_open(db, path)
+    }
+
+    /// The redb database in `file` (`path` names it in errors).
+    fn database(&self, path: &Path, file: std::fs::File) -> StoreResult<Database> {
         let mut builder = Database::builder();
         builder.set_check_integrity_on_open(self.verify_on_open);
         if let Some(bytes) = self.cache_bytes {
             builder.set_cache_size(bytes);
         }
+        let backend = redb::backends::FileBackend::new(file).map_err(|e| open_error(path, e))?;
         // redb documents that opening a file damaged outside redb may panic when the
         // integrity check is off; a panic must not take the embedding program down.
-        let opened = catch_unwind(AssertUnwindSafe(|| builder.create(&path))).map_err(|_| {
-            StoreError::Corrupt {
-                path: path.clone(),
+        let opened = catch_unwind(AssertUnwindSafe(|| builder.create_with_backend(backend)))
+            .map_err(|_| StoreError::Corrupt {
+                path: path.to_path_buf(),
                 detail: "the database engine could not read its structure".into(),
+            })?;
+        opened.map_err(|e| open_error(path, e))
+    }
+
+    /// Creates a new store in `dir`: written under a temporary name, then linked into
+    /// place (never over a file another process put there meanwhile).
+    fn create_new(self, dir: &Path) -> StoreResult<RedbStore> {
+        let path = self.path.clone();
+        let io = |operation, source| StoreError::Io {
+            operation,
+            path: path.clone(),
+            source,
+        };
+        let tmp = crate::safe_fs::temp_path(&dir.join(path.file_name().unwrap_or_default()));
+        let file = {
+            let mut options = std::fs::OpenOptions::new();
+            options.read(true).write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            options.open(&tmp).map_err(|e| io("create", e))?
+        };
+        let made = self.database(&path, file).and_then(|db| {
+            init_schema(&db, &path, true)?;
+            // Publish it: a hard link fails if something is at the path by now.
+            match std::fs::hard_link(&tmp, &path) {
+                Ok(()) => Ok(db),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    Err(StoreError::Locked { path: path.clone() })
+                }
+                Err(e) => Err(io("create", e)),
             }
-        })?;
-        let db = opened.map_err(|e| open_error(&path, e))?;
-        init_schema(&db, &path, fresh)?;
+        });
+        let _ = std::fs::remove_file(&tmp);
+        RedbStore::finish_open(made?, path)
+    }
+}
+
+impl RedbStore {
+    /// Opens the event log of the opened `db` and returns the store.
+    fn finish_open(db: Database, path: PathBuf) -> StoreResult<RedbStore> {
         let log = open_log(&db, &path)?;
         Ok(RedbStore {
             db,
@@ -146,6 +230,12 @@ fn init_schema(db: &Database, path: &Path, fresh: bool) -> StoreResult<()> {
         Some(_) => Ok(()),
         None if has_tables && !fresh => Err(StoreError::ForeignDatabase {
             path: path.to_path_buf(),
+        }),
+        // An existing file that redb opens with nothing in it: what a store cut short
+        // (or emptied) looks like. Taking it for a new store would forget what ran.
+        None if !fresh => Err(StoreError::Truncated {
+            path: path.to_path_buf(),
+            what: "cut short (a redb file with nothing of Kyozo's in it)".into(),
         }),
         None => {
             let txn = db.begin_write().ctx("create schema")?;
@@ -248,28 +338,24 @@ fn open_log(db: &Database, path: &Path) -> StoreResult<log::EventLog> {
     Ok(log)
 }
 
-/// `Ok(true)` when the file is missing or empty (a new store), `Ok(false)` when it starts
-/// like a redb file, an error otherwise.
-fn check_magic(path: &Path) -> StoreResult<bool> {
-    let io = |operation, source| StoreError::Io {
-        operation,
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = match std::fs::File::open(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(true),
-        Err(e) => return Err(io("open", e)),
-    };
+/// Checks that the opened `file` starts like a redb file: an empty one is a store cut
+/// short, anything else not a database.
+fn check_magic(path: &Path, file: &std::fs::File) -> StoreResult<()> {
     let mut head = Vec::with_capacity(REDB_MAGIC.len());
-    (&mut file)
-        .take(REDB_MAGIC.len() as u64)
+    Read::take(file, REDB_MAGIC.len() as u64)
         .read_to_end(&mut head)
-        .map_err(|e| io("read", e))?;
+        .map_err(|source| StoreError::Io {
+            operation: "read",
+            path: path.to_path_buf(),
+            source,
+        })?;
     if head.is_empty() {
-        Ok(true)
+        Err(StoreError::Truncated {
+            path: path.to_path_buf(),
+            what: "empty (0 bytes)".into(),
+        })
     } else if head == REDB_MAGIC {
-        Ok(false)
+        Ok(())
     } else {
         Err(StoreError::NotADatabase {
             path: path.to_path_buf(),
@@ -311,6 +397,15 @@ fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
         redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked { path },
         redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => {
             StoreError::Corrupt { path, detail }
+        }
+        // The file ends inside redb's header: a store cut short, not a disk failure.
+        redb::DatabaseError::Storage(redb::StorageError::Io(source))
+            if source.kind() == std::io::ErrorKind::UnexpectedEof =>
+        {
+            StoreError::Truncated {
+                path,
+                what: "cut short inside its header".into(),
+            }
         }
         redb::DatabaseError::Storage(redb::StorageError::Io(source)) => StoreError::Io {
             operation: "open",
@@ -1208,7 +1303,7 @@ mod tests {
                 ws.id,
                 svc.id,
                 crate::model::EventKind::Started,
-                crate::auth::Actor::System,
+                crate::model::Actor::System,
             );
             store.append_event(e).unwrap();
         }

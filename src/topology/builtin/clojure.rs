@@ -18,7 +18,7 @@
 //! - Env vars: `(System/getenv "X")` and environ's `(env :x-y)` in the main namespace,
 //!   example env files. Backing services: dependencies and env names.
 
-use super::java::{jdk_pin, jvm_backing};
+use super::jvm::{jdk_pin, jvm_backing};
 use crate::topology::common;
 use crate::topology::common::push_unique;
 use crate::topology::common::{health_route, quoted_after, quoted_strings};
@@ -536,13 +536,9 @@ fn leiningen(view: &ProjectView, path: &str) -> Option<Detection> {
     scan_namespace(view, ns_path.as_deref(), &mut d);
     if d.hints.ports.is_empty() {
         if ring_handler.is_some() {
-            d.hints
-                .ports
-                .push(Sourced::new(3000, "default for lein-ring"));
+            d.hints.ports.push(Sourced::assumed(3000, "lein-ring"));
         } else if deps.iter().any(|(g, _, _)| g == "http-kit") {
-            d.hints
-                .ports
-                .push(Sourced::new(8090, "default for http-kit"));
+            d.hints.ports.push(Sourced::assumed(8090, "http-kit"));
         }
     }
     finish(view, dir, &mut d);
@@ -776,9 +772,7 @@ fn clojure_cli(view: &ProjectView, path: &str) -> Option<Detection> {
     let ns_path = ns_file(view, dir, &paths, &ns);
     scan_namespace(view, ns_path.as_deref(), &mut d);
     if d.hints.ports.is_empty() && deps.iter().any(|(g, _, _)| g == "http-kit") {
-        d.hints
-            .ports
-            .push(Sourced::new(8090, "default for http-kit"));
+        d.hints.ports.push(Sourced::assumed(8090, "http-kit"));
     }
     finish(view, dir, &mut d);
     Some(d)

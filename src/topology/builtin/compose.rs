@@ -636,6 +636,7 @@ fn finish(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::topology::Provenance;
 
     fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, ProjectView) {
         let dir = tempfile::tempdir().unwrap();
@@ -713,11 +714,16 @@ mod tests {
         let search = by_name(&found, "search");
         assert_eq!(search.path, "infra");
         assert_eq!(
-            search.hints.image.as_ref().map(|i| i.source.as_str()),
-            Some("infra/compose.yaml services.search.image")
+            search.hints.image.as_ref().map(|i| &i.source),
+            Some(&Provenance::declared(
+                "infra/compose.yaml services.search.image"
+            ))
         );
         assert_eq!(search.hints.env[0].value, "MEILI_MASTER_KEY");
-        assert_eq!(search.hints.env[0].source, "infra/search.env");
+        assert_eq!(
+            search.hints.env[0].source,
+            Provenance::declared("infra/search.env")
+        );
         let gone = by_name(&found, "gone");
         assert_eq!(gone.path, "gone");
         assert_eq!(gone.hints.dockerfile, None);

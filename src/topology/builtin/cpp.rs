@@ -775,7 +775,7 @@ fn web_port(view: &ProjectView, dir: &str, target: &Target, library: (&str, u16)
                 .and_then(|t| port_in_source(&t))
                 .map(|p| Sourced::new(p, f.clone()))
         })
-        .unwrap_or_else(|| Sourced::new(library.1, format!("default for {}", library.0)))
+        .unwrap_or_else(|| Sourced::assumed(library.1, library.0))
 }
 
 fn detect_cmake(view: &ProjectView, path: &str) -> Option<Detection> {
@@ -1126,9 +1126,9 @@ fn detect_meson(view: &ProjectView, path: &str) -> Option<Detection> {
         format!("executable('{}')", target.name),
     );
     d.boost(0.05);
-    d.hints.build_command = Some(Sourced::new(
+    d.hints.build_command = Some(Sourced::assumed(
         "meson setup build --buildtype=release && meson compile -C build".to_string(),
-        "default for meson",
+        "meson",
     ));
     d.hints.start_command = Some(Sourced::new(
         format!("./{}", built_binary(&target.subdir, &target.name)),

@@ -210,17 +210,17 @@ fn detect_shard(view: &ProjectView, path: &str, shard: &Shard) -> Detection {
             .or_else(|| amber_port(view, dir));
         d.hints
             .ports
-            .push(read.unwrap_or_else(|| Sourced::new(*port, format!("default for {name}"))));
+            .push(read.unwrap_or_else(|| Sourced::assumed(*port, *name)));
     }
 
-    d.hints.install_command = Some(Sourced::new(
+    d.hints.install_command = Some(Sourced::assumed(
         if has_lock {
             "shards install --production"
         } else {
             "shards install"
         }
         .to_string(),
-        "default for shards",
+        "shards",
     ));
     if has_lock {
         d = d.with_evidence(lock, "shard.lock pins the dependencies");

@@ -308,10 +308,7 @@ fn flutter_app(view: &ProjectView, path: &str, pubspec: &Pubspec, d: &mut Detect
         format!("{path} dependencies.flutter"),
     ));
     d.hints.runtime_version = flutter_version(view, dir, path, pubspec);
-    d.hints.install_command = Some(Sourced::new(
-        "flutter pub get".to_string(),
-        "default for flutter",
-    ));
+    d.hints.install_command = Some(Sourced::assumed("flutter pub get".to_string(), "flutter"));
     let web = join(dir, "web/index.html");
     if view.is_file(&web) {
         d.evidence.push(Evidence::new(
@@ -325,9 +322,9 @@ fn flutter_app(view: &ProjectView, path: &str, pubspec: &Pubspec, d: &mut Detect
         } else {
             format!("cd {member} && ")
         };
-        d.hints.build_command = Some(Sourced::new(
+        d.hints.build_command = Some(Sourced::assumed(
             format!("{cd}flutter build web --release"),
-            "default for flutter web",
+            "flutter web",
         ));
         d.hints.notes.push(Note::new(
             "static-output",
@@ -400,7 +397,7 @@ fn dart_app(
     } else {
         "dart pub get"
     };
-    d.hints.install_command = Some(Sourced::new(install.to_string(), "default for dart"));
+    d.hints.install_command = Some(Sourced::assumed(install.to_string(), "dart"));
 
     if let Some((dep, framework, port)) = server {
         d.evidence.push(Evidence::new(
@@ -411,9 +408,7 @@ fn dart_app(
             framework.to_string(),
             format!("{path} dependencies.{dep}"),
         ));
-        d.hints
-            .ports
-            .push(Sourced::new(*port, format!("default for {framework}")));
+        d.hints.ports.push(Sourced::assumed(*port, *framework));
     }
 
     // Commands run from the build context: a workspace member's paths are prefixed
@@ -429,15 +424,15 @@ fn dart_app(
         } else {
             format!("cd {member} && ")
         };
-        d.hints.build_command = Some(Sourced::new(
+        d.hints.build_command = Some(Sourced::assumed(
             format!(
                 "{cd}dart pub global activate dart_frog_cli && dart_frog build && dart compile exe build/bin/server.dart -o build/bin/server"
             ),
-            "default for dart-frog",
+            "dart-frog",
         ));
-        d.hints.start_command = Some(Sourced::new(
+        d.hints.start_command = Some(Sourced::assumed(
             format!("./{}", join(&member, "build/bin/server")),
-            "default for dart-frog",
+            "dart-frog",
         ));
         return true;
     }
@@ -483,10 +478,9 @@ fn dart_app(
             .iter()
             .any(|b| b.value == "postgres")
     {
-        d.hints.backing_services.push(Sourced::new(
-            "postgres".to_string(),
-            "default for serverpod",
-        ));
+        d.hints
+            .backing_services
+            .push(Sourced::assumed("postgres".to_string(), "serverpod"));
     }
     true
 }

@@ -23,17 +23,19 @@
 //!   node lockfile sits beside it) keeps only a weak deno detection (0.25), below the
 //!   merge's rival threshold: a `deno.json` alone must not steal a node app.
 
+use crate::topology::Provenance;
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::topology::manifest::package_json::{self, strip_jsonc};
+use crate::topology::manifest::{jsonc, package_json};
 use crate::topology::{
     Detection, DetectionKind, Detector, DetectorError, Evidence, ProjectView, Sourced, backing,
     common, join, parent,
 };
 
-use super::node::{port_in_source, relative_to, sh_quote};
+use super::shared::{port_in_source, relative_to};
+use crate::model::shell_quote as sh_quote;
 
 /// Detects deno projects.
 #[derive(Debug, Clone, Copy, Default)]
@@ -85,7 +87,7 @@ impl DenoConfig {
 }
 
 fn parse_config(text: &str) -> Result<DenoConfig, String> {
-    let value: Value = serde_json::from_str(&strip_jsonc(text)).map_err(|e| e.to_string())?;
+    let value = jsonc::parse(text).map_err(|e| e.to_string())?;
     let Value::Object(obj) = value else {
         return Err("deno.json is not a JSON object".into());
     };
@@ -346,7 +348,7 @@ fn analyse(
         common::find_up(view, dir, ".dvmrc")
             .and_then(|p| common::version_file(view, parent(&p), ".dvmrc"))
             .or_else(|| common::tool_version(view, dir, &["deno"]))
-            .unwrap_or_else(|| Sourced::new(DEFAULT_DENO.to_string(), "default for deno")),
+            .unwrap_or_else(|| Sourced::assumed(DEFAULT_DENO.to_string(), "deno")),
     );
 
     // Imports: the config's, and those of its import map file.
@@ -356,7 +358,7 @@ fn analyse(
         if !map.contains("..")
             && let Some(text) = view.text(&map_path)
         {
-            match serde_json::from_str::<Value>(&strip_jsonc(&text)) {
+            match jsonc::parse(&text) {
                 Ok(v) => imports.extend(string_pairs(v.get("imports"))),
                 Err(e) => common::invalid(view, &map_path, e),
             }
@@ -435,8 +437,8 @@ fn analyse(
     if let (Some(rel), Some(_)) = (&entry_rel, &entry) {
         d.hints.install_command = Some(Sourced::new(
             in_dir(format!("deno cache {}", sh_quote(rel))),
-            lock.clone()
-                .unwrap_or_else(|| "default for deno".to_string()),
+            lock.as_ref()
+                .map_or_else(|| Provenance::default_for("deno"), Provenance::from),
         ));
     }
 
@@ -479,16 +481,10 @@ fn analyse(
             }
         }
     }
-    d.hints.ports = vec![port.unwrap_or_else(|| {
-        Sourced::new(
-            DEFAULT_PORT,
-            if fresh {
-                "default for fresh"
-            } else {
-                "default for deno"
-            },
-        )
-    })];
+    d.hints.ports =
+        vec![port.unwrap_or_else(|| {
+            Sourced::assumed(DEFAULT_PORT, if fresh { "fresh" } else { "deno" })
+        })];
     let mut backing_services: Vec<Sourced<String>> = Vec::new();
     for (k, v) in &imports {
         if let Some(b) = backing_of_import(v)
@@ -612,7 +608,10 @@ mod tests {
             found[0].hints.start_command.as_ref().unwrap().value,
             "deno run -A server.ts"
         );
-        assert_eq!(found[0].hints.ports[0].source, "default for deno");
+        assert_eq!(
+            found[0].hints.ports[0].source,
+            Provenance::default_for("deno")
+        );
     }
 
     #[test]

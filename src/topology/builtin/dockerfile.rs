@@ -150,7 +150,7 @@ fn detect_file(view: &ProjectView, dir: &str, path: &str) -> Option<Detection> {
     // A Dockerfile Kyozo generated (and nobody changed since) says nothing about the
     // project that the project did not say first: the plan makes it again from what
     // the project says.
-    if crate::plan::is_pristine(&text) {
+    if crate::generated::is_pristine(&text) {
         return None;
     }
     let parsed = match parser::parse(&text) {
@@ -353,6 +353,7 @@ fn alternatives<'a>(view: &'a ProjectView, dir: &'a str) -> impl Iterator<Item =
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::topology::Provenance;
 
     fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, ProjectView) {
         let dir = tempfile::tempdir().unwrap();
@@ -394,7 +395,7 @@ mod tests {
         );
         assert_eq!(
             found[0].hints.start_command.as_ref().unwrap().source,
-            "Containerfile CMD"
+            Provenance::declared("Containerfile CMD")
         );
         assert_eq!(
             found[2].hints.runtime_version.as_ref().unwrap().value,

@@ -30,6 +30,7 @@ use crate::topology::common;
 use crate::topology::common::{
     common_ancestor, health_route, is_inside_or_same, quoted_after, resolve_path, strip_dir,
 };
+use crate::topology::manifest::jsonc;
 use crate::topology::{
     Detection, DetectionKind, Detector, DetectorError, Evidence, Note, ProjectView, Sourced,
     file_name, join, parent,
@@ -218,87 +219,11 @@ fn nuget_backing(package: &str) -> Option<&'static str> {
         .map(|(_, b)| *b)
 }
 
-/// JSON with `//` and `/* */` comments and trailing commas (what .NET accepts in
-/// `appsettings.json` and `global.json`).
-fn lenient_json(text: &str) -> Option<serde_json::Value> {
-    // Pass 1: drop comments. Pass 2: drop commas followed by `}` or `]`.
-    let mut no_comments = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut in_str = false;
-    while let Some(c) = chars.next() {
-        if in_str {
-            no_comments.push(c);
-            if c == '\\' {
-                if let Some(n) = chars.next() {
-                    no_comments.push(n);
-                }
-            } else if c == '"' {
-                in_str = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_str = true;
-                no_comments.push(c);
-            }
-            '/' if chars.peek() == Some(&'/') => {
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        no_comments.push('\n');
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                for n in chars.by_ref() {
-                    if prev == '*' && n == '/' {
-                        break;
-                    }
-                    prev = n;
-                }
-            }
-            _ => no_comments.push(c),
-        }
-    }
-    let mut out = String::with_capacity(no_comments.len());
-    let mut in_str = false;
-    let mut escaped = false;
-    for (i, c) in no_comments.char_indices() {
-        if in_str {
-            out.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-            continue;
-        }
-        if c == '"' {
-            in_str = true;
-        }
-        if c == ','
-            && matches!(
-                no_comments[i + 1..].trim_start().chars().next(),
-                Some('}' | ']')
-            )
-        {
-            continue;
-        }
-        out.push(c);
-    }
-    serde_json::from_str(&out).ok()
-}
-
 /// `global.json` `sdk.version`, nearest to `dir`.
 fn global_json(view: &ProjectView, dir: &str) -> Option<Sourced<String>> {
     let path = common::find_up(view, dir, "global.json")?;
     let text = view.text(&path)?;
-    let Some(json) = lenient_json(&text) else {
+    let Ok(json) = jsonc::parse(&text) else {
         common::invalid(view, &path, "not valid JSON");
         return None;
     };
@@ -312,7 +237,7 @@ fn appsettings_ports(view: &ProjectView, dir: &str) -> Vec<Sourced<u16>> {
     let Some(text) = view.text(&path) else {
         return Vec::new();
     };
-    let Some(json) = lenient_json(&text) else {
+    let Ok(json) = jsonc::parse(&text) else {
         return Vec::new();
     };
     let mut urls: Vec<(String, String)> = Vec::new();
@@ -675,9 +600,9 @@ fn project_detection(view: &ProjectView, f: &Found, solution: Option<&str>) -> D
         if d.hints.ports.is_empty() {
             let runtime = tfm_version.as_ref().map_or(8, |v| major(&v.value));
             d.hints.ports.push(if runtime >= 8 {
-                Sourced::new(8080, "default for aspnet (.NET 8+)")
+                Sourced::assumed(8080, "aspnet (.NET 8+)")
             } else {
-                Sourced::new(80, "default for aspnet (before .NET 8)")
+                Sourced::assumed(80, "aspnet (before .NET 8)")
             });
         }
     }
@@ -753,15 +678,11 @@ mod tests {
         assert_eq!(framework_version("netcoreapp3.1").as_deref(), Some("3.1"));
         assert_eq!(framework_version("net48").as_deref(), Some("4.8"));
         assert_eq!(framework_version("netstandard2.0"), None);
-        let j = lenient_json("{\n // c\n \"sdk\": { \"version\": \"8.0.204\", /* x */ },\n \"url\": \"http://a//b\",\n}").unwrap();
-        assert_eq!(j["sdk"]["version"], "8.0.204");
-        assert_eq!(j["url"], "http://a//b");
     }
 
     proptest::proptest! {
         #[test]
         fn never_panics_on_random_input(text in "[a-z0-9 {}\\[\\]\",:/*\n]{0,160}") {
-            let _ = lenient_json(&text);
             let _ = solution_projects("a.sln", &text);
             let _ = parse_project(&text);
         }

@@ -28,7 +28,7 @@
 use crate::topology::common::lookup;
 use std::collections::BTreeMap;
 
-use super::python::{
+use super::shared::{
     env_backing, env_names_in, example_port, health_route, push_unique, version_from_constraint,
 };
 use crate::topology::common;
@@ -196,7 +196,7 @@ fn analyse(
         let port = example
             .clone()
             .or_else(|| runtime_port(view, &runtime_exs))
-            .unwrap_or_else(|| Sourced::new(4000, "default for phoenix"));
+            .unwrap_or_else(|| Sourced::assumed(4000, "phoenix"));
 
         // Build: compile, assets, release.
         let mut steps = vec!["MIX_ENV=prod mix compile".to_string()];
@@ -263,7 +263,7 @@ fn analyse(
         let port = example
             .clone()
             .or_else(|| runtime_port(view, &runtime_exs))
-            .unwrap_or_else(|| Sourced::new(4000, format!("default for plug ({server})")));
+            .unwrap_or_else(|| Sourced::assumed(4000, format!("plug ({server})")));
         d.hints.start_command = Some(Sourced::new(
             "MIX_ENV=prod mix run --no-halt".to_string(),
             format!("{manifest} application mod"),
@@ -302,11 +302,11 @@ fn analyse(
     let mut env = common::env_from_examples(view, dir);
     if let Some(root) = umbrella {
         for e in common::env_from_examples(view, root) {
-            push_unique(&mut env, e.value, &e.source);
+            push_unique(&mut env, e.value, e.source);
         }
     }
     for e in std::mem::take(&mut d.hints.env) {
-        push_unique(&mut env, e.value, &e.source);
+        push_unique(&mut env, e.value, e.source);
     }
     for file in ["runtime.exs", "prod.exs"] {
         let path = join(&config, file);
@@ -325,7 +325,7 @@ fn analyse(
             continue;
         }
         if let Some(b) = lookup(ELIXIR_BACKING, name).or_else(|| backing::from_package(name)) {
-            push_unique(&mut services, b, &format!("{source} {name}"));
+            push_unique(&mut services, b, format!("{source} {name}"));
         }
     }
     let sqlite = has("ecto_sqlite3");

@@ -23,7 +23,7 @@
 use crate::topology::common::lookup;
 use toml::{Table, Value};
 
-use super::python::{
+use super::shared::{
     env_backing, env_names_in, example_port, files_under, health_route, push_unique,
     version_from_constraint,
 };
@@ -189,7 +189,7 @@ fn analyse(view: &ProjectView, manifest: &str) -> Option<Detection> {
                 .find_map(|(f, t)| mist_port(t).map(|p| Sourced::new(p, format!("{f} mist.port"))));
             let port = example_port(view, dir)
                 .or(code_port)
-                .unwrap_or_else(|| Sourced::new(4000, "default for mist"));
+                .unwrap_or_else(|| Sourced::assumed(4000, "mist"));
             hints.ports.push(port);
             if !code.iter().any(|(_, t)| t.contains("mist.bind(")) {
                 notes.push(Note::new(
@@ -212,7 +212,7 @@ fn analyse(view: &ProjectView, manifest: &str) -> Option<Detection> {
     let mut services: Vec<Sourced<String>> = Vec::new();
     for dep in &config.dependencies {
         if let Some(b) = lookup(GLEAM_BACKING, dep).or_else(|| backing::from_package(dep)) {
-            push_unique(&mut services, b, &format!("{manifest} {dep}"));
+            push_unique(&mut services, b, format!("{manifest} {dep}"));
         }
     }
     for b in env_backing(view, dir, &env, &services, has("sqlight")) {

@@ -159,7 +159,9 @@ fn detect(view: &ProjectView) -> Vec<Detection> {
         ));
     }
 
-    // `package main` with no module above it: the weakest signal.
+    // `package main` with no module above it: the weakest Go signal, and still a
+    // program that builds (the plan makes a module for the build: `go mod init`), so
+    // not below what `up` deploys; the note says what to commit.
     for (dir, files) in &sources.by_dir {
         if sources.owner(dir).is_some() || !files.iter().any(|f| file_name(f) == "main.go") {
             continue;
@@ -176,7 +178,7 @@ fn detect(view: &ProjectView) -> Vec<Detection> {
             continue;
         }
         let main = join(dir, "main.go");
-        let mut d = Detection::new(ID, dir.as_str(), "go", 0.45)
+        let mut d = Detection::new(ID, dir.as_str(), "go", 0.6)
             .with_evidence(main.clone(), "package main without a go.mod");
         d.hints.package_manager = Some(Sourced::new("go".into(), main.clone()));
         d.hints.runtime_version = common::tool_version(view, dir, &["golang", "go"]);
@@ -184,13 +186,13 @@ fn detect(view: &ProjectView) -> Vec<Detection> {
         // library imports only).
         let mut names: Vec<&str> = files.iter().map(|f| file_name(f)).collect();
         names.sort_unstable();
-        d.hints.build_command = Some(Sourced::new(
+        d.hints.build_command = Some(Sourced::assumed(
             format!("go build -o /app/server {}", names.join(" ")),
-            format!("default for a go main package ({main})"),
+            format!("a go main package ({main})"),
         ));
-        d.hints.start_command = Some(Sourced::new(
+        d.hints.start_command = Some(Sourced::assumed(
             "/app/server".into(),
-            "default for go (the built binary)",
+            "go (the built binary)",
         ));
         d.hints.notes.push(Note::new(
             "no-go-mod",
@@ -387,9 +389,7 @@ fn apply_scan(d: &mut Detection, scan: &SourceScan, serves_http: bool) {
         push_unique(&mut d.hints.env, e.clone());
     }
     if d.hints.ports.is_empty() && (serves_http || scan.imports_http) {
-        d.hints
-            .ports
-            .push(Sourced::new(8080, "default for go web servers"));
+        d.hints.ports.push(Sourced::assumed(8080, "go web servers"));
     }
     for b in common::backing_from_env(&d.hints.env) {
         push_unique(&mut d.hints.backing_services, b);

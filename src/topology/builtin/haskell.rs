@@ -685,9 +685,9 @@ fn detect_package(
     let member = project_dir != dir;
     let exe_source = format!("{path} executable {name}");
     if stack {
-        d.hints.install_command = Some(Sourced::new(
+        d.hints.install_command = Some(Sourced::assumed(
             "stack build --only-dependencies".to_string(),
-            "default for stack",
+            "stack",
         ));
         let target = match (&package.name, member) {
             (Some(p), true) => format!(" {p}"),
@@ -698,9 +698,9 @@ fn detect_package(
             exe_source.clone(),
         ));
     } else {
-        d.hints.install_command = Some(Sourced::new(
+        d.hints.install_command = Some(Sourced::assumed(
             "cabal update && cabal build --only-dependencies".to_string(),
-            "default for cabal",
+            "cabal",
         ));
         d.hints.build_command = Some(Sourced::new(
             format!(
@@ -744,7 +744,7 @@ fn detect_package(
             .map(|(m, p)| Sourced::new(p, m.clone()));
         d.hints
             .ports
-            .push(read.unwrap_or_else(|| Sourced::new(3000, format!("default for {lib}"))));
+            .push(read.unwrap_or_else(|| Sourced::assumed(3000, *lib)));
     }
 
     let (lock, how) = if stack {

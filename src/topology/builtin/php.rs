@@ -38,7 +38,7 @@ use crate::topology::common::lookup;
 use crate::topology::is_inside;
 use std::collections::BTreeSet;
 
-use super::python::{
+use super::shared::{
     env_backing, env_names_in, example_port, example_value, push_unique, version_from_constraint,
 };
 use crate::topology::common;
@@ -201,8 +201,8 @@ fn plain_site(view: &ProjectView, dir: &str) -> Detection {
         index.clone(),
         "index.php without composer.json: a plain PHP site",
     );
-    let port = example_port(view, dir)
-        .unwrap_or_else(|| Sourced::new(8000, "default for php (built-in server)"));
+    let port =
+        example_port(view, dir).unwrap_or_else(|| Sourced::assumed(8000, "php (built-in server)"));
     d.hints.start_command = Some(Sourced::new(php_server(&root, port.value), index));
     d.hints.ports.push(port);
     d.hints.runtime_version = runtime_version(view, dir, None, "");
@@ -282,7 +282,7 @@ fn analyse(view: &ProjectView, dir: &str) -> Detection {
         hints.framework = Some(Sourced::new("laravel".to_string(), manifest.clone()));
         let port = example
             .clone()
-            .unwrap_or_else(|| Sourced::new(8000, "default for laravel"));
+            .unwrap_or_else(|| Sourced::assumed(8000, "laravel"));
         let p = port.value;
         let start = if requires("laravel/octane") {
             format!("php artisan octane:start --host=0.0.0.0 --port=${{PORT:-{p}}}")
@@ -322,7 +322,7 @@ fn analyse(view: &ProjectView, dir: &str) -> Detection {
         hints.framework = Some(Sourced::new("symfony".to_string(), manifest.clone()));
         let port = example
             .clone()
-            .unwrap_or_else(|| Sourced::new(8000, "default for symfony"));
+            .unwrap_or_else(|| Sourced::assumed(8000, "symfony"));
         let docroot = root.clone().unwrap_or_else(|| "public".into());
         hints.start_command = Some(Sourced::new(
             php_server(&docroot, port.value),
@@ -357,7 +357,7 @@ fn analyse(view: &ProjectView, dir: &str) -> Detection {
         evidence.push((index.clone(), "web root with index.php".into()));
         let port = example
             .clone()
-            .unwrap_or_else(|| Sourced::new(8000, "default for php (built-in server)"));
+            .unwrap_or_else(|| Sourced::assumed(8000, "php (built-in server)"));
         hints.start_command = Some(Sourced::new(php_server(root, port.value), index.clone()));
         hints.ports.push(port);
         hints.build_command = js_build(view, dir);
@@ -381,7 +381,7 @@ fn analyse(view: &ProjectView, dir: &str) -> Detection {
         for package in c.require.keys() {
             if let Some(b) = lookup(PHP_BACKING, package).or_else(|| backing::from_package(package))
             {
-                push_unique(&mut services, b, &format!("{manifest} {package}"));
+                push_unique(&mut services, b, format!("{manifest} {package}"));
             }
         }
     }
@@ -441,7 +441,7 @@ fn laravel_backing(view: &ProjectView, dir: &str) -> Vec<Sourced<String>> {
             _ => None,
         };
         if let Some(s) = service {
-            push_unique(&mut out, s, &format!("{path} DB_CONNECTION"));
+            push_unique(&mut out, s, format!("{path} DB_CONNECTION"));
         }
     }
     for key in [
@@ -458,7 +458,7 @@ fn laravel_backing(view: &ProjectView, dir: &str) -> Vec<Sourced<String>> {
                 _ => None,
             };
             if let Some(s) = service {
-                push_unique(&mut out, s, &format!("{path} {key}"));
+                push_unique(&mut out, s, format!("{path} {key}"));
             }
         }
     }

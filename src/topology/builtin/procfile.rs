@@ -116,6 +116,7 @@ fn detect_file(view: &ProjectView, path: &str) -> Option<Detection> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+    use crate::topology::Provenance;
 
     fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, ProjectView) {
         let dir = tempfile::tempdir().unwrap();
@@ -151,8 +152,11 @@ mod tests {
         let root = &found[0];
         let start = root.hints.start_command.as_ref().unwrap();
         assert_eq!(
-            (start.value.as_str(), start.source.as_str()),
-            ("bundle exec puma -C config/puma.rb", "Procfile web")
+            (start.value.as_str(), &start.source),
+            (
+                "bundle exec puma -C config/puma.rb",
+                &Provenance::declared("Procfile web")
+            )
         );
         assert_eq!(root.hints.notes.len(), 1);
         assert_eq!(root.hints.notes[0].code, "procfile-process");
@@ -162,7 +166,7 @@ mod tests {
         let jobs = &found[1];
         assert_eq!(
             jobs.hints.start_command.as_ref().unwrap().source,
-            "Procfile worker"
+            Provenance::declared("Procfile worker")
         );
         let codes: Vec<&str> = jobs.hints.notes.iter().map(|n| n.code.as_str()).collect();
         assert_eq!(codes, vec!["release-command", "procfile-process"]);

@@ -30,11 +30,12 @@
 //!   +0.05 when its entry (`config/application.rb`, `config.ru`, the sinatra file) is
 //!   there; a Gemfile that only runs a script 0.45; `config.ru` alone 0.5.
 
+use crate::topology::Provenance;
 use crate::topology::common::lookup;
 use crate::topology::is_inside;
 use std::collections::BTreeSet;
 
-use super::python::{
+use super::shared::{
     env_backing, env_names_in, example_port, health_route, push_unique, version_from_constraint,
 };
 use crate::topology::common;
@@ -140,8 +141,8 @@ impl Detector for RubyDetector {
             let path = join(dir, "config.ru");
             let mut d = Detection::new("ruby", dir.as_str(), "ruby", 0.5)
                 .with_evidence(path.clone(), "config.ru without a Gemfile: a rack app");
-            let port = example_port(view, dir)
-                .unwrap_or_else(|| Sourced::new(9292, "default for rack (rackup)"));
+            let port =
+                example_port(view, dir).unwrap_or_else(|| Sourced::assumed(9292, "rack (rackup)"));
             d.hints.framework = Some(Sourced::new("rack".to_string(), path.clone()));
             d.hints.start_command = Some(Sourced::new(
                 format!("rackup -o 0.0.0.0 -p ${{PORT:-{}}}", port.value),
@@ -271,8 +272,8 @@ fn analyse(view: &ProjectView, dir: &str) -> Option<Detection> {
     ));
     hints.runtime_version =
         runtime_version(view, dir, gemfile.as_ref(), lock.as_ref()).map(|mut v| {
-            if v.source == "Gemfile ruby" {
-                v.source = format!("{gemfile_path} ruby");
+            if v.source == Provenance::declared("Gemfile ruby") {
+                v.source = Provenance::declared(format!("{gemfile_path} ruby"));
             }
             v
         });
@@ -293,7 +294,7 @@ fn analyse(view: &ProjectView, dir: &str) -> Option<Detection> {
         let port = example
             .clone()
             .or_else(|| puma_port(view, &puma))
-            .unwrap_or_else(|| Sourced::new(3000, "default for rails"));
+            .unwrap_or_else(|| Sourced::assumed(3000, "rails"));
         hints.start_command = Some(Sourced::new(
             format!(
                 "bundle exec rails server -b 0.0.0.0 -p ${{PORT:-{}}} -e ${{RAILS_ENV:-production}}",
@@ -363,9 +364,9 @@ fn analyse(view: &ProjectView, dir: &str) -> Option<Detection> {
             },
         ));
         let default_source = if has("puma") {
-            format!("default for {framework} (puma)")
+            Provenance::default_for(format!("{framework} (puma)"))
         } else {
-            format!("default for {framework} (rackup)")
+            Provenance::default_for(format!("{framework} (rackup)"))
         };
         let port = example
             .clone()
@@ -395,9 +396,9 @@ fn analyse(view: &ProjectView, dir: &str) -> Option<Detection> {
         let (rel, source) = match &file {
             Some(f) => {
                 evidence.push((f.clone(), "requires sinatra".into()));
-                (relative_to(dir, f).to_string(), f.clone())
+                (relative_to(dir, f).to_string(), Provenance::declared(f))
             }
-            None => ("app.rb".to_string(), "default for sinatra".to_string()),
+            None => ("app.rb".to_string(), Provenance::default_for("sinatra")),
         };
         confirmed = file.is_some();
         let code_port = file.as_ref().and_then(|f| {
@@ -408,7 +409,7 @@ fn analyse(view: &ProjectView, dir: &str) -> Option<Detection> {
         let port = example
             .clone()
             .or(code_port)
-            .unwrap_or_else(|| Sourced::new(4567, "default for sinatra"));
+            .unwrap_or_else(|| Sourced::assumed(4567, "sinatra"));
         hints.framework = Some(Sourced::new("sinatra".to_string(), gem_source.clone()));
         hints.start_command = Some(Sourced::new(
             format!(
@@ -429,7 +430,10 @@ fn analyse(view: &ProjectView, dir: &str) -> Option<Detection> {
         let s = hints
             .start_command
             .as_ref()
-            .map(|s| s.source.clone())
+            .and_then(|s| match &s.source {
+                Provenance::Declared { at } => Some(at.clone()),
+                _ => None,
+            })
             .unwrap_or_default();
         if hints.healthcheck.is_none()
             && let Some(text) = view.text(&s)
@@ -488,7 +492,7 @@ fn analyse(view: &ProjectView, dir: &str) -> Option<Detection> {
     let mut services: Vec<Sourced<String>> = Vec::new();
     for gem in &gems {
         if let Some(b) = backing::from_package(gem).or_else(|| lookup(RUBY_BACKING, gem)) {
-            push_unique(&mut services, b, &format!("{gem_source} {gem}"));
+            push_unique(&mut services, b, format!("{gem_source} {gem}"));
         }
     }
     let database_yml = at("config/database.yml");
@@ -498,7 +502,7 @@ fn analyse(view: &ProjectView, dir: &str) -> Option<Detection> {
                 push_unique(
                     &mut services,
                     b,
-                    &format!("{database_yml} adapter {adapter}"),
+                    format!("{database_yml} adapter {adapter}"),
                 );
             }
         }

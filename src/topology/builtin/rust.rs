@@ -485,9 +485,7 @@ fn package_detection(
                 .copied()
         })
     {
-        d.hints
-            .ports
-            .push(Sourced::new(port, format!("default for {framework}")));
+        d.hints.ports.push(Sourced::assumed(port, framework));
     }
     for b in common::backing_from_env(&d.hints.env) {
         push_unique(&mut d.hints.backing_services, b);

@@ -21,7 +21,7 @@
 //!   `src/main/resources/application.conf`, `sys.env("NAME")`, example env files.
 //!   Backing services: `libraryDependencies` and env names.
 
-use super::java::{app_config, find_main, jvm_backing};
+use super::jvm::{app_config, find_main, jvm_backing};
 use super::rust::tuple_ports;
 use crate::topology::common;
 use crate::topology::common::push_unique;
@@ -360,7 +360,7 @@ fn project_detection(ctx: &Ctx<'_>, dir: &str, sub: Option<&str>, own: &SbtSetti
         }
     }
     if play && d.hints.ports.is_empty() {
-        d.hints.ports.push(Sourced::new(9000, "default for play"));
+        d.hints.ports.push(Sourced::assumed(9000, "play"));
     }
     for e in common::env_from_examples(view, dir) {
         push_unique(&mut d.hints.env, e);

@@ -14,8 +14,9 @@
 //! fixtures, and a folder inside another static site (its subpages). A static folder
 //! inside another service is dropped by the merge (it is that service's assets).
 //!
-//! A static site is served by nginx: start `nginx -g 'daemon off;'`, port 80, both marked
-//! `default for staticfile`; the source names the folder served.
+//! A static site is served by Caddy (the image Kyozo generates for it): start `caddy run
+//! --config /etc/caddy/Caddyfile`, port 80, both assumed; the source names the folder
+//! served.
 
 use crate::topology::is_inside;
 use crate::topology::{
@@ -214,11 +215,11 @@ impl Detector for StaticfileDetector {
                 } else {
                     format!("{}/", c.root)
                 };
-                d.hints.start_command = Some(Sourced::new(
-                    "nginx -g 'daemon off;'".to_string(),
-                    format!("default for staticfile (nginx serving {served})"),
+                d.hints.start_command = Some(Sourced::assumed(
+                    "caddy run --config /etc/caddy/Caddyfile".to_string(),
+                    format!("staticfile (caddy serving {served})"),
                 ));
-                d.hints.ports = vec![Sourced::new(80, "default for staticfile (nginx)")];
+                d.hints.ports = vec![Sourced::assumed(80, "staticfile (caddy)")];
                 d
             })
             .collect())
@@ -328,6 +329,7 @@ mod tests {
                 .as_ref()
                 .unwrap()
                 .source
+                .to_string()
                 .contains("public/"),
             "{:?}",
             found[0].hints.start_command

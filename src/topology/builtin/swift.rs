@@ -339,9 +339,9 @@ fn detect_package(view: &ProjectView, path: &str, manifest: &PackageSwift) -> De
         }
     });
 
-    d.hints.install_command = Some(Sourced::new(
+    d.hints.install_command = Some(Sourced::assumed(
         "swift package resolve".to_string(),
-        "default for swiftpm",
+        "swiftpm",
     ));
     d.hints.build_command = Some(Sourced::new(
         if several {
@@ -360,19 +360,17 @@ fn detect_package(view: &ProjectView, path: &str, manifest: &PackageSwift) -> De
                 name.to_string(),
                 format!("{path} dependency {url}"),
             ));
-            d.hints
-                .ports
-                .push(Sourced::new(8080, format!("default for {name}")));
+            d.hints.ports.push(Sourced::assumed(8080, name));
             d.boost(0.05);
             if name == "vapor" {
-                Sourced::new(
+                Sourced::assumed(
                     format!("{binary} serve --env production --hostname 0.0.0.0 --port 8080"),
-                    "default for vapor",
+                    "vapor",
                 )
             } else {
-                Sourced::new(
+                Sourced::assumed(
                     format!("{binary} --hostname 0.0.0.0 --port 8080"),
-                    "default for hummingbird",
+                    "hummingbird",
                 )
             }
         }

@@ -497,9 +497,9 @@ fn detect_project(
             format!("{zon_path} .dependencies"),
         )
     });
-    d.hints.build_command = Some(Sourced::new(
+    d.hints.build_command = Some(Sourced::assumed(
         "zig build -Doptimize=ReleaseSafe".to_string(),
-        "default for zig",
+        "zig",
     ));
     d.hints.start_command = Some(Sourced::new(
         format!("./zig-out/bin/{name}"),
@@ -522,7 +522,7 @@ fn detect_project(
             .map(|p| Sourced::new(p, format!("{root} .port")));
         d.hints
             .ports
-            .push(read.unwrap_or_else(|| Sourced::new(*port, format!("default for {lib}"))));
+            .push(read.unwrap_or_else(|| Sourced::assumed(*port, *lib)));
     }
     d
 }

@@ -140,7 +140,7 @@ pub struct CargoWorkspace {
 
 /// Parses a `Cargo.toml`.
 pub fn parse(text: &str) -> Result<CargoManifest, ManifestError> {
-    let table: Table = toml::from_str(text).map_err(|e| ManifestError::new(one_line(&e)))?;
+    let table: Table = toml::from_str(text).map_err(|e| ManifestError::new(one_line(&e, text)))?;
     let mut out = CargoManifest {
         package: table.get("package").and_then(Value::as_table).map(package),
         workspace: table
@@ -164,10 +164,15 @@ pub fn parse(text: &str) -> Result<CargoManifest, ManifestError> {
     Ok(out)
 }
 
-fn one_line(e: &toml::de::Error) -> String {
+fn one_line(e: &toml::de::Error, text: &str) -> String {
     let msg = e.message().to_string();
     match e.span() {
-        Some(span) => format!("{msg} (at byte {})", span.start),
+        Some(span) => {
+            let before = text.get(..span.start).unwrap_or(text);
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("line {line}, column {column}: {msg}")
+        }
         None => msg,
     }
 }

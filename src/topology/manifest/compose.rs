@@ -491,6 +491,44 @@ fn unset(name: &str) -> String {
     format!("variable {name} is not set: an empty string is used")
 }
 
+/// Whether a service's `volumes` mount a path of the host (`/etc:/x`, `./data:/x`,
+/// `~/x:/x`, `type: bind`); named volumes are not host paths.
+fn mounts_host_paths(volumes: Option<&Node>) -> bool {
+    let Some(Node::Seq(entries)) = volumes else {
+        return false;
+    };
+    entries.iter().any(|v| match v {
+        Node::Scalar(text) => {
+            let source = text.split(':').next().unwrap_or_default();
+            text.contains(':') && (source.starts_with(['/', '.', '~', '$']) || source.contains('/'))
+        }
+        Node::Map(_) => matches!(v.get("type"), Some(Node::Scalar(t)) if t == "bind"),
+        _ => false,
+    })
+}
+
+/// Service keys Kyozo does not apply when it runs a service (privileges, host
+/// namespaces, devices, mounts of the host's files: `volumes` only when one is a host
+/// path), sorted.
+pub const DROPPED_KEYS: &[&str] = &[
+    "cap_add",
+    "cgroup_parent",
+    "cgroupns_mode",
+    "device_cgroup_rules",
+    "devices",
+    "extra_hosts",
+    "ipc",
+    "network_mode",
+    "pid",
+    "privileged",
+    "security_opt",
+    "sysctls",
+    "userns_mode",
+    "uts",
+    "volumes",
+    "volumes_from",
+];
+
 fn warn(warnings: &mut Vec<Warning>, at: &str, message: String) {
     let w = Warning {
         at: at.to_string(),
@@ -973,6 +1011,20 @@ fn resolve_extends(
     merged
 }
 
+/// What a warning quotes of a scalar (the `i`th of a list, or the scalar itself): its
+/// text as written, variable references kept. The interpolated text is never quoted:
+/// its variables come from `.env`, which holds secrets.
+fn as_written(node: &Node, i: usize) -> String {
+    let node = match node {
+        Node::Seq(items) => items.get(i).unwrap_or(node),
+        other => other,
+    };
+    match node {
+        Node::Scalar(s) => s.clone(),
+        other => other.kind().to_string(),
+    }
+}
+
 /// Conversion state: the variables and the warnings so far.
 struct Ctx<'a> {
     vars: &'a Variables,
@@ -1026,7 +1078,7 @@ impl Ctx<'_> {
         let text = self.text(node, at)?;
         let n = text.trim().parse().ok();
         if n.is_none() {
-            self.warn(at, format!("{text:?} is not a number"));
+            self.warn(at, format!("{:?} is not a number", as_written(node, 0)));
         }
         n
     }
@@ -1037,7 +1089,10 @@ impl Ctx<'_> {
             "true" | "yes" | "on" => Some(true),
             "false" | "no" | "off" => Some(false),
             _ => {
-                self.warn(at, format!("{text:?} is not true or false"));
+                self.warn(
+                    at,
+                    format!("{:?} is not true or false", as_written(node, 0)),
+                );
                 None
             }
         }
@@ -1077,6 +1132,16 @@ impl Ctx<'_> {
             }
         }
         let field = |key: &str| node.get(key).filter(|n| **n != Node::Null);
+        // What Kyozo never runs a service with is said, never dropped silently. The key
+        // is named, never its value (interpolation may have put a `.env` value there).
+        for key in DROPPED_KEYS {
+            if field(key).is_some() && (*key != "volumes" || mounts_host_paths(field(key))) {
+                self.warn(
+                    &format!("{at}.{key}"),
+                    format!("Kyozo does not apply {key}: the service runs without it"),
+                );
+            }
+        }
         if let Some(b) = field("build") {
             s.build = self.build(b, &format!("{at}.build"));
         }
@@ -1098,7 +1163,10 @@ impl Ctx<'_> {
                 let spec = text.split('/').next().unwrap_or_default();
                 match parse_range(spec) {
                     Some(r) => push_unique(&mut s.expose, [r]),
-                    None => self.warn(&format!("{at}[{i}]"), format!("{text:?} is not a port")),
+                    None => self.warn(
+                        &format!("{at}[{i}]"),
+                        format!("{:?} is not a port", as_written(e, i)),
+                    ),
                 }
             }
         }
@@ -1355,7 +1423,10 @@ impl Ctx<'_> {
                     Some(text) => {
                         let p = parse_port(&text);
                         if p.is_none() {
-                            self.warn(&at, format!("{text:?} is not a port mapping"));
+                            self.warn(
+                                &at,
+                                format!("{:?} is not a port mapping", as_written(other, 0)),
+                            );
                         }
                         p
                     }

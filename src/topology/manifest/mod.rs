@@ -8,6 +8,7 @@ pub mod dockerfile;
 pub mod gemfile;
 pub mod go_mod;
 pub mod gradle;
+pub mod jsonc;
 pub mod mix;
 pub mod package_json;
 pub mod pipfile;

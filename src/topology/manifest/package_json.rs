@@ -1,6 +1,6 @@
-//! Parser of `package.json` (npm, yarn, pnpm and bun all read it), and of the JSON with
+//! Parser of `package.json` (npm, yarn, pnpm and bun all read it). The JSON with
 //! comments that the node world writes next to it (`deno.jsonc`, `turbo.json`,
-//! `tsconfig.json`): [`strip_jsonc`].
+//! `tsconfig.json`) is read by [`super::jsonc`].
 //!
 //! The parse is lenient the way npm is: the text must be a JSON object, but a field of
 //! the wrong type (`"scripts": 5`, a dependency whose version is not a string) is
@@ -247,93 +247,6 @@ fn string_items(items: &[Value], key: &str, ignored: &mut Vec<String>) -> Vec<St
     out
 }
 
-/// Turns JSON with comments (`//`, `/* */`) and trailing commas into plain JSON, keeping
-/// line numbers. Text inside strings is left alone. Never fails: what is not JSON stays
-/// not JSON, for the JSON parser to report.
-pub fn strip_jsonc(text: &str) -> String {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    // Pass 1: comments out.
-    let mut no_comments = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut in_string = false;
-    let mut escaped = false;
-    while let Some(c) = chars.next() {
-        if in_string {
-            no_comments.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match (c, chars.peek()) {
-            ('"', _) => {
-                in_string = true;
-                no_comments.push(c);
-            }
-            ('/', Some('/')) => {
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        no_comments.push('\n');
-                        break;
-                    }
-                }
-            }
-            ('/', Some('*')) => {
-                chars.next();
-                let mut prev = '\0';
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        no_comments.push('\n');
-                    }
-                    if prev == '*' && n == '/' {
-                        break;
-                    }
-                    prev = n;
-                }
-                no_comments.push(' ');
-            }
-            _ => no_comments.push(c),
-        }
-    }
-    // Pass 2: a comma followed (after blanks) by `}` or `]` goes.
-    let chars: Vec<char> = no_comments.chars().collect();
-    let mut out = String::with_capacity(no_comments.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, &c) in chars.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_string = false;
-            }
-            out.push(c);
-            continue;
-        }
-        if c == '"' {
-            in_string = true;
-        } else if c == ',' {
-            let next = chars
-                .iter()
-                .skip(i + 1)
-                .find(|n| !n.is_whitespace())
-                .copied();
-            if matches!(next, Some('}' | ']')) {
-                out.push(' ');
-                continue;
-            }
-        }
-        out.push(c);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -453,37 +366,16 @@ mod tests {
         assert!(PackageManagerField::parse("").is_none());
     }
 
-    #[test]
-    fn jsonc() {
-        let text =
-            "{\n  // a comment\n  \"a\": \"http://x//y\", /* block\n */ \"b\": [1, 2,],\n}\n";
-        let plain = strip_jsonc(text);
-        let v: Value = serde_json::from_str(&plain).unwrap();
-        assert_eq!(v["a"], "http://x//y");
-        assert_eq!(v["b"], serde_json::json!([1, 2]));
-        assert_eq!(plain.lines().count(), text.lines().count());
-        // A string holding a comma before a bracket is left alone.
-        let v: Value = serde_json::from_str(&strip_jsonc(r#"{"a": ",]"}"#)).unwrap();
-        assert_eq!(v["a"], ",]");
-        // Unterminated things do not panic.
-        let _ = strip_jsonc("{\"a /* ");
-        let _ = strip_jsonc("/* never closed");
-        let _ = strip_jsonc("\"\\");
-    }
-
     proptest::proptest! {
         #[test]
         fn never_panics(text in "\\PC*") {
             let _ = parse(&text);
-            let _ = strip_jsonc(&text);
             let _ = PackageManagerField::parse(&text);
         }
 
         #[test]
         fn never_panics_on_json_like(text in "[{}\\[\\]\",:/*\\\\ a-z0-9\n]{0,80}") {
             let _ = parse(&text);
-            let plain = strip_jsonc(&text);
-            let _ = serde_json::from_str::<Value>(&plain);
         }
     }
 }

@@ -1,19 +1,23 @@
 //! One plugin call: the store's state, the host functions with their budgets, the
-//! memory limiter, and the checks of what the plugin returns.
+//! memory limiter, and the checks of what the plugin returns. Nothing here depends on
+//! the interface version but the records [`check_detections`] reads; each version's
+//! module (`v0_1_0`) maps its imports and exports onto these.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Trap};
-use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
-use super::v0_1_0::kyozo::detector::{host, types};
+use super::stdio::CappedPipe;
+use super::v0_1_0::kyozo::detector::types;
 use super::{PluginError, PluginLimits, PluginMetadata, select};
-use crate::topology::{Detection, DetectionKind, Evidence, ProjectView, ReadError, Sourced};
+use crate::topology::{
+    Detection, DetectionKind, Evidence, ProjectView, Provenance, ReadError, Sourced,
+};
 
 /// Per-instance caps besides memory: a plugin component has a handful of core
 /// instances, memories and tables.
@@ -82,8 +86,11 @@ pub(crate) struct CallState {
     memory_total: usize,
     log: Vec<String>,
     log_dropped: u64,
-    stdout: MemoryOutputPipe,
-    stderr: MemoryOutputPipe,
+    stdout: CappedPipe,
+    stderr: CappedPipe,
+    /// The paths this call's `list-files` and `read-file` handed to the plugin: the
+    /// only files its evidence may name.
+    handed: std::collections::BTreeSet<String>,
     wasi: WasiCtx,
     table: ResourceTable,
 }
@@ -115,8 +122,8 @@ impl CallState {
         globs: Arc<select::GlobCache>,
         limits: &PluginLimits,
     ) -> Self {
-        let stdout = MemoryOutputPipe::new(limits.max_stdio_bytes);
-        let stderr = MemoryOutputPipe::new(limits.max_stdio_bytes);
+        let stdout = CappedPipe::new(limits.max_stdio_bytes);
+        let stderr = CappedPipe::new(limits.max_stdio_bytes);
         // Nothing is granted: no preopened folder, no environment, no arguments, no
         // network, frozen clocks; stdin is empty; stdout and stderr are captured.
         let wasi = WasiCtxBuilder::new()
@@ -146,6 +153,7 @@ impl CallState {
             log_dropped: 0,
             stdout,
             stderr,
+            handed: std::collections::BTreeSet::new(),
             wasi,
             table,
         }
@@ -171,7 +179,21 @@ impl CallState {
         if self.log_dropped > 0 {
             log.push(format!("({} more lines dropped)", self.log_dropped));
         }
+        for (stream, pipe) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+            let dropped = pipe.dropped();
+            if dropped > 0 {
+                log.push(format!(
+                    "({dropped} bytes of {stream} dropped past the {}-byte cap)",
+                    self.limits.max_stdio_bytes
+                ));
+            }
+        }
         log
+    }
+
+    /// The paths handed to the plugin during this call.
+    pub(super) fn take_handed(&mut self) -> std::collections::BTreeSet<String> {
+        std::mem::take(&mut self.handed)
     }
 
     /// The end of what the plugin wrote to stderr (a panic message), if anything: its
@@ -295,10 +317,25 @@ pub(super) fn deny_clock_waits(
     Ok(())
 }
 
-impl types::Host for CallState {}
+/// Why the host refused a `read-file`, whatever the interface version says it with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ReadRefusal {
+    /// Absent, ignored, or outside the root.
+    NotFound,
+    /// Larger than the read cap; the size in bytes.
+    TooLarge(u64),
+    /// Not UTF-8 text.
+    Binary,
+    /// The call's budget of reads or bytes is spent.
+    BudgetExhausted,
+}
 
-impl host::Host for CallState {
-    fn list_files(
+/// The host functions, as every interface version serves them (each version's module
+/// maps its own imports onto these). An `Err` stops the call; an `Ok(Err(_))` is what
+/// the plugin hears.
+impl CallState {
+    /// `list-files`: the view's files matching `glob`, at most `limit`.
+    pub(super) fn list_files(
         &mut self,
         glob: String,
         limit: u32,
@@ -319,58 +356,63 @@ impl host::Host for CallState {
             return Ok(Err("glob longer than 1024 bytes".into()));
         }
         let limit = limit.min(self.limits.max_list_results) as usize;
-        Ok(select::select(
-            &view,
-            &glob,
-            limit,
-            &mut self.examined,
-            &self.globs,
-        ))
+        let listed = select::select(&view, &glob, limit, &mut self.examined, &self.globs);
+        if let Ok(paths) = &listed {
+            self.handed.extend(paths.iter().cloned());
+        }
+        Ok(listed)
     }
 
-    fn read_file(&mut self, path: String) -> wasmtime::Result<Result<String, host::ReadError>> {
+    /// `read-file`: a file of the view as text.
+    pub(super) fn read_file(
+        &mut self,
+        path: String,
+    ) -> wasmtime::Result<Result<String, ReadRefusal>> {
         let Some(view) = self.view.clone() else {
-            return Ok(Err(host::ReadError::NotFound));
+            return Ok(Err(ReadRefusal::NotFound));
         };
         if self.reads >= self.limits.max_reads {
             self.refuse(Spent::Reads)?;
-            return Ok(Err(host::ReadError::BudgetExhausted));
+            return Ok(Err(ReadRefusal::BudgetExhausted));
         }
         if self.bytes_read >= self.limits.max_read_bytes {
             self.refuse(Spent::BytesRead)?;
-            return Ok(Err(host::ReadError::BudgetExhausted));
+            return Ok(Err(ReadRefusal::BudgetExhausted));
         }
         self.reads += 1;
         let Some(path) = plain_path(&path) else {
-            return Ok(Err(host::ReadError::NotFound));
+            return Ok(Err(ReadRefusal::NotFound));
         };
         // Only files of the walk: the view refuses anything else, and checks again
         // that the file has not become a link out of the root since.
         if !view.is_file(&path) {
-            return Ok(Err(host::ReadError::NotFound));
+            return Ok(Err(ReadRefusal::NotFound));
         }
+        // The plugin now knows the file is there, whatever the read gives.
+        self.handed.insert(path.clone());
         Ok(match view.read_text(&path) {
             Ok(text) => {
                 let len = text.len() as u64;
                 if len > self.limits.max_file_bytes {
-                    Err(host::ReadError::TooLarge(len))
+                    Err(ReadRefusal::TooLarge(len))
                 } else if self.bytes_read + len > self.limits.max_read_bytes {
                     self.bytes_read = self.limits.max_read_bytes;
-                    Err(host::ReadError::BudgetExhausted)
+                    Err(ReadRefusal::BudgetExhausted)
                 } else {
                     self.bytes_read += len;
                     Ok(text.to_string())
                 }
             }
-            Err(ReadError::TooLarge { size, .. }) => Err(host::ReadError::TooLarge(size)),
-            Err(ReadError::Binary(_)) => Err(host::ReadError::Binary),
+            Err(ReadError::TooLarge { size, .. }) => Err(ReadRefusal::TooLarge(size)),
+            Err(ReadError::Binary(_)) => Err(ReadRefusal::Binary),
             Err(ReadError::NotInView(_) | ReadError::Unreadable { .. }) => {
-                Err(host::ReadError::NotFound)
+                Err(ReadRefusal::NotFound)
             }
         })
     }
 
-    fn log(&mut self, message: String) -> wasmtime::Result<()> {
+    /// `log`: a line of the call's log.
+    pub(super) fn log(&mut self, message: String) -> wasmtime::Result<()> {
         if self.log.len() < self.limits.max_log_lines {
             let line = truncate(&message, self.limits.max_log_line_bytes);
             self.log.push(line);
@@ -453,10 +495,12 @@ fn valid_id(id: &str) -> bool {
         && id.starts_with(|c: char| c.is_ascii_lowercase())
 }
 
-/// Checks a plugin's metadata.
+/// Checks a plugin's metadata, from a component implementing the interface
+/// `implemented`.
 pub(super) fn check_metadata(
     plugin: &str,
-    m: types::Metadata,
+    m: PluginMetadata,
+    implemented: &str,
 ) -> Result<PluginMetadata, PluginError> {
     let invalid = |reason: String| PluginError::InvalidMetadata {
         plugin: plugin.to_string(),
@@ -468,11 +512,10 @@ pub(super) fn check_metadata(
             truncate(&m.id, 80)
         )));
     }
-    if m.interface_version != super::v0_1_0::VERSION {
+    if m.interface_version != implemented {
         return Err(invalid(format!(
-            "it says it implements interface {:?} but its component implements {}",
+            "it says it implements interface {:?} but its component implements {implemented}",
             truncate(&m.interface_version, 80),
-            super::v0_1_0::VERSION
         )));
     }
     if m.interested_in.len() > 64 || m.interested_in.iter().any(|g| g.len() > 1024) {
@@ -488,21 +531,38 @@ pub(super) fn check_metadata(
             "name longer than 256 bytes or version longer than 64".into(),
         ));
     }
-    Ok(PluginMetadata {
-        id: m.id,
-        name: m.name,
-        version: m.version,
-        interested_in: m.interested_in,
-        interface_version: m.interface_version,
-    })
+    Ok(m)
+}
+
+/// Whether `path` (plain) is a file `handed` to the plugin, or a folder holding one.
+fn was_handed(handed: &std::collections::BTreeSet<String>, path: &str) -> bool {
+    if handed.contains(path) {
+        return true;
+    }
+    if path.is_empty() {
+        return !handed.is_empty();
+    }
+    let folder = format!("{path}/");
+    handed
+        .range(folder.clone()..)
+        .next()
+        .is_some_and(|h| h.starts_with(&folder))
 }
 
 /// Checks a plugin's detections and turns them into the engine's, marked `detector`.
+/// `handed` holds the paths the call's `list-files` and `read-file` gave the plugin:
+/// evidence must name one of them, or a folder holding one.
+///
+/// This is the decoder of what a plugin returns: it never panics, whatever `raw`
+/// holds (`fuzz/fuzz_targets/plugin_result.rs`). Its records are those of
+/// `kyozo:detector@0.1.0`: a later interface version converts its own into them (or
+/// widens them), so every version's results pass the same checks.
 pub(super) fn check_detections(
     plugin: &str,
     detector: &str,
     raw: Vec<types::Detection>,
     limits: &PluginLimits,
+    handed: &std::collections::BTreeSet<String>,
 ) -> Result<Vec<Detection>, PluginError> {
     let oversized = |reason: String| PluginError::OversizedResult {
         plugin: plugin.to_string(),
@@ -587,9 +647,21 @@ pub(super) fn check_detections(
         let Some(path) = plain_path(&d.path) else {
             return Err(invalid(format!(
                 "detection {i}: path {:?} is not a folder inside the project",
-                d.path
+                truncate(&d.path, 80)
             )));
         };
+        let mut evidence = Vec::with_capacity(d.evidence.len());
+        for e in d.evidence {
+            match plain_path(&e.path) {
+                Some(p) if was_handed(handed, &p) => evidence.push(Evidence::new(p, e.reason)),
+                _ => {
+                    return Err(invalid(format!(
+                        "detection {i}: evidence names {:?}, which the host did not hand to the plugin in this call (not handed: evidence must name a file it listed or read, or a folder holding one)",
+                        truncate(&e.path, 80)
+                    )));
+                }
+            }
+        }
         let language = d.language.trim().to_ascii_lowercase();
         if language.is_empty()
             || language.len() > 64
@@ -608,7 +680,8 @@ pub(super) fn check_detections(
             types::DetectionKind::Library => DetectionKind::Library,
             types::DetectionKind::WorkspaceRoot => DetectionKind::WorkspaceRoot,
         };
-        let sourced = |s: types::Sourced| Sourced::new(s.value, s.source);
+        let sourced =
+            |s: types::Sourced| Sourced::new(s.value, Provenance::plugin(plugin, s.source));
         let h = &mut det.hints;
         h.framework = d.framework.map(sourced);
         h.package_manager = d.package_manager.map(sourced);
@@ -619,19 +692,20 @@ pub(super) fn check_detections(
         h.ports = d
             .ports
             .into_iter()
-            .map(|p| Sourced::new(p.port, p.source))
+            .map(|p| Sourced::new(p.port, Provenance::plugin(plugin, p.source)))
             .collect();
         h.env = d.env.into_iter().map(sourced).collect();
         h.backing_services = d
             .backing_services
             .into_iter()
-            .map(|b| Sourced::new(b.value.to_ascii_lowercase(), b.source))
+            .map(|b| {
+                Sourced::new(
+                    b.value.to_ascii_lowercase(),
+                    Provenance::plugin(plugin, b.source),
+                )
+            })
             .collect();
-        det.evidence = d
-            .evidence
-            .into_iter()
-            .map(|e| Evidence::new(e.path, e.reason))
-            .collect();
+        det.evidence = evidence;
         if det.evidence.is_empty() {
             det.evidence.push(Evidence::new(
                 det.path.clone(),

@@ -7,8 +7,10 @@
 //! WASI file system, environment, network or clock. Every call runs in a fresh
 //! instance with a memory cap and a deadline, and the host functions have budgets of
 //! their own (an epoch deadline does not interrupt host code). What a plugin returns
-//! is checked (confidence in [0, 1], sizes, paths) before it joins the built-in
-//! detectors' findings in the same merge, marked `plugin:<id>`.
+//! is checked (confidence in [0, 1], sizes, paths, evidence naming only files the call
+//! handed it) before it joins the built-in detectors' findings in the same merge,
+//! marked `plugin:<id>`, where it never overrides a value a built-in set unless the
+//! user trusts the plugin ([`TopologyEngine::with_trusted_plugin`](super::TopologyEngine::with_trusted_plugin)).
 //!
 //! ```no_run
 //! use kyozo::topology::{TopologyEngine, wasm::PluginHost};
@@ -21,10 +23,17 @@
 //!
 //! Limits, budgets and what each hostile behaviour ends in are listed in
 //! `docs/plugins.md`.
+//!
+//! The host keeps a module per interface version it runs (`v0_1_0`: the bindings of
+//! `detectors/wit/v0.1.0`, its imports and its calls); everything else here (limits,
+//! budgets, the cache, the checks of results) is the same for every version.
 
 mod artifact;
 mod call;
+#[doc(hidden)]
+pub mod fuzzing;
 mod select;
+mod stdio;
 mod v0_1_0;
 
 use std::path::{Path, PathBuf};
@@ -32,7 +41,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 use super::{Detection, Detector, DetectorError, ProjectView};
@@ -73,7 +82,8 @@ pub struct PluginLimits {
     pub max_log_lines: usize,
     /// Bytes of one log line kept.
     pub max_log_line_bytes: usize,
-    /// Bytes of stdout and of stderr captured per call; writing more traps.
+    /// Bytes of stdout and of stderr kept per call; what is written past them is
+    /// dropped and counted in the log (the write still succeeds).
     pub max_stdio_bytes: usize,
     /// Detections one call may return.
     pub max_detections: usize,
@@ -160,7 +170,8 @@ impl PluginSource {
         }
     }
 
-    fn name(&self) -> String {
+    /// How messages name it: its path, or the name given with its bytes.
+    pub fn name(&self) -> String {
         match self {
             PluginSource::Path(p) => p.display().to_string(),
             PluginSource::Bytes { name, .. } => name.clone(),
@@ -318,6 +329,110 @@ pub enum PluginError {
         /// Why.
         reason: String,
     },
+    /// Two plugins say they have the same id: their detections would be mixed under
+    /// one name, so the second is refused.
+    #[error(
+        "plugin {second} has the id {id:?}, already taken by plugin {first}: load only one of them"
+    )]
+    DuplicateId {
+        /// The id both claim.
+        id: String,
+        /// The plugin loaded first (its file or name).
+        first: String,
+        /// The plugin refused (its file or name).
+        second: String,
+    },
+}
+
+impl PluginError {
+    /// A stable name of the variant (`trap`, `deadline`, `duplicate-id`...), for
+    /// machine-readable output such as `kyozo analyze --json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PluginError::Read { .. } => "read",
+            PluginError::TooLarge { .. } => "too-large",
+            PluginError::Invalid { .. } => "invalid",
+            PluginError::NotADetector { .. } => "not-a-detector",
+            PluginError::UnsupportedInterface { .. } => "unsupported-interface",
+            PluginError::InvalidMetadata { .. } => "invalid-metadata",
+            PluginError::Deadline { .. } => "deadline",
+            PluginError::Memory { .. } => "memory",
+            PluginError::Budget { .. } => "budget",
+            PluginError::Trap { .. } => "trap",
+            PluginError::Failed { .. } => "failed",
+            PluginError::InvalidResult { .. } => "invalid-result",
+            PluginError::OversizedResult { .. } => "oversized-result",
+            PluginError::Busy { .. } => "busy",
+            PluginError::Host { .. } => "host",
+            PluginError::DuplicateId { .. } => "duplicate-id",
+        }
+    }
+
+    /// The plugin the error is about: its id once its metadata is known, else its
+    /// file or name. `None` for errors of the host itself (`Busy`, `Host`), or a file
+    /// whose name is not UTF-8.
+    pub fn plugin(&self) -> Option<&str> {
+        match self {
+            PluginError::Read { path, .. } => path.to_str(),
+            PluginError::TooLarge { plugin, .. }
+            | PluginError::Invalid { plugin, .. }
+            | PluginError::NotADetector { plugin, .. }
+            | PluginError::UnsupportedInterface { plugin, .. }
+            | PluginError::InvalidMetadata { plugin, .. }
+            | PluginError::Deadline { plugin, .. }
+            | PluginError::Memory { plugin, .. }
+            | PluginError::Budget { plugin, .. }
+            | PluginError::Trap { plugin, .. }
+            | PluginError::Failed { plugin, .. }
+            | PluginError::InvalidResult { plugin, .. }
+            | PluginError::OversizedResult { plugin, .. } => Some(plugin),
+            PluginError::DuplicateId { second, .. } => Some(second),
+            PluginError::Busy { .. } | PluginError::Host { .. } => None,
+        }
+    }
+}
+
+/// Reads a component file, at most [`MAX_COMPONENT_BYTES`] of it. Only a regular file
+/// is read: a FIFO would block the read until someone writes to it, and a device such
+/// as `/dev/zero` never ends. The file is opened without blocking (a FIFO opens at
+/// once) and checked through the open handle, so it cannot be swapped in between.
+fn read_component(path: &Path, name: &str) -> Result<Vec<u8>, PluginError> {
+    use std::io::Read as _;
+    let read_error = |reason: String| PluginError::Read {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32);
+    }
+    let file = options.open(path).map_err(|e| read_error(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| read_error(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(read_error(
+            "not a regular file (a FIFO, a device or a folder); a plugin is a .wasm file"
+                .to_string(),
+        ));
+    }
+    let too_large = |size: u64| PluginError::TooLarge {
+        plugin: name.to_string(),
+        size,
+        cap: MAX_COMPONENT_BYTES as u64,
+    };
+    if meta.len() > MAX_COMPONENT_BYTES as u64 {
+        return Err(too_large(meta.len()));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_COMPONENT_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| read_error(e.to_string()))?;
+    if bytes.len() > MAX_COMPONENT_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    Ok(bytes)
 }
 
 /// Runs plugins: one shared wasmtime `Engine` (epoch interruption, pooling allocator),
@@ -427,8 +542,7 @@ impl PluginHost {
         let mut linker: Linker<CallState> = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(host_error)?;
         call::deny_clock_waits(&mut linker).map_err(host_error)?;
-        v0_1_0::Detector::add_to_linker::<CallState, HasSelf<CallState>>(&mut linker, |s| s)
-            .map_err(host_error)?;
+        v0_1_0::add_to_linker(&mut linker).map_err(host_error)?;
         let ticker = Arc::new(Ticker::default());
         ticker.start(engine.weak())?;
         let cache_dir = config
@@ -467,27 +581,7 @@ impl PluginHost {
         let source = source.into();
         let name = source.name();
         let bytes: Arc<[u8]> = match source {
-            PluginSource::Path(path) => {
-                let size = std::fs::metadata(&path)
-                    .map_err(|e| PluginError::Read {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?
-                    .len();
-                if size > MAX_COMPONENT_BYTES as u64 {
-                    return Err(PluginError::TooLarge {
-                        plugin: name,
-                        size,
-                        cap: MAX_COMPONENT_BYTES as u64,
-                    });
-                }
-                std::fs::read(&path)
-                    .map_err(|e| PluginError::Read {
-                        path: path.clone(),
-                        reason: e.to_string(),
-                    })?
-                    .into()
-            }
+            PluginSource::Path(path) => read_component(&path, &name)?.into(),
             PluginSource::Bytes { bytes, .. } => bytes,
         };
         if bytes.len() > MAX_COMPONENT_BYTES {
@@ -498,12 +592,13 @@ impl PluginHost {
             });
         }
         let version = artifact::interface_version(&name, &bytes)?;
-        if version != v0_1_0::VERSION {
-            return Err(PluginError::UnsupportedInterface {
-                plugin: name,
-                found: version,
-                supported: SUPPORTED_INTERFACES.join(", "),
-            });
+        let unsupported = |plugin: String, found: String| PluginError::UnsupportedInterface {
+            plugin,
+            found,
+            supported: SUPPORTED_INTERFACES.join(", "),
+        };
+        if !SUPPORTED_INTERFACES.contains(&version.as_str()) {
+            return Err(unsupported(name, version));
         }
         let component = artifact::compile(
             &self.inner.engine,
@@ -529,18 +624,21 @@ impl PluginHost {
                 linker.instantiate_pre(&component).map_err(link_error)?
             }
         };
-        let pre = v0_1_0::DetectorPre::new(pre).map_err(link_error)?;
+        let linked = match version.as_str() {
+            v0_1_0::VERSION => Linked::V0_1_0(v0_1_0::Plugin::new(pre).map_err(link_error)?),
+            _ => return Err(unsupported(name, version)),
+        };
         let mut plugin = WasmDetector {
             host: self.clone(),
-            pre,
+            linked,
             id: String::new(),
             name: name.clone(),
             metadata: PluginMetadata::default(),
             interest: OnceLock::new(),
             globs: Arc::default(),
         };
-        let (metadata, _log) = plugin.call(None, |d, store| d.call_metadata(store))?;
-        plugin.metadata = call::check_metadata(&name, metadata)?;
+        let (metadata, _log, _) = plugin.call(None, Linked::metadata)?;
+        plugin.metadata = call::check_metadata(&name, metadata, &version)?;
         plugin.id = format!("plugin:{}", plugin.metadata.id);
         plugin.name = plugin.metadata.id.clone();
         Ok(plugin)
@@ -577,11 +675,35 @@ pub struct PluginRun {
     pub skipped: bool,
 }
 
+/// A linked plugin, by the interface version it implements: one variant per module
+/// `v<major>_<minor>_<patch>`.
+enum Linked {
+    /// `kyozo:detector@0.1.0`.
+    V0_1_0(v0_1_0::Plugin),
+}
+
+impl Linked {
+    fn metadata(&self, store: &mut wasmtime::Store<CallState>) -> wasmtime::Result<PluginMetadata> {
+        match self {
+            Linked::V0_1_0(p) => p.metadata(store),
+        }
+    }
+
+    fn detect(
+        &self,
+        store: &mut wasmtime::Store<CallState>,
+    ) -> wasmtime::Result<Result<Vec<v0_1_0::kyozo::detector::types::Detection>, String>> {
+        match self {
+            Linked::V0_1_0(p) => p.detect(store),
+        }
+    }
+}
+
 /// A loaded plugin: a [`Detector`] like the built-ins. Cheap to share; calls may run
 /// concurrently, each in its own instance.
 pub struct WasmDetector {
     host: PluginHost,
-    pre: v0_1_0::DetectorPre<CallState>,
+    linked: Linked,
     id: String,
     name: String,
     metadata: PluginMetadata,
@@ -619,13 +741,18 @@ impl WasmDetector {
                 ..PluginRun::default()
             });
         }
-        let (result, log) = self.call(Some(view.clone()), |d, store| d.call_detect(store))?;
+        let (result, log, handed) = self.call(Some(view.clone()), Linked::detect)?;
         let raw = result.map_err(|message| PluginError::Failed {
             plugin: self.name.clone(),
             message: call::truncate(&message, self.host.inner.config.limits.max_string_bytes),
         })?;
-        let detections =
-            call::check_detections(&self.name, &self.id, raw, &self.host.inner.config.limits)?;
+        let detections = call::check_detections(
+            &self.name,
+            &self.id,
+            raw,
+            &self.host.inner.config.limits,
+            &handed,
+        )?;
         Ok(PluginRun {
             detections,
             log,
@@ -633,12 +760,13 @@ impl WasmDetector {
         })
     }
 
-    /// One call in a fresh instance with the limits and the deadline.
+    /// One call (`f` instantiates the plugin and calls one export) in a fresh store
+    /// with the limits and the deadline.
     fn call<R>(
         &self,
         view: Option<ProjectView>,
-        f: impl FnOnce(&v0_1_0::Detector, &mut wasmtime::Store<CallState>) -> wasmtime::Result<R>,
-    ) -> Result<(R, Vec<String>), PluginError> {
+        f: impl FnOnce(&Linked, &mut wasmtime::Store<CallState>) -> wasmtime::Result<R>,
+    ) -> Result<(R, Vec<String>, std::collections::BTreeSet<String>), PluginError> {
         let inner = &self.host.inner;
         let limits = &inner.config.limits;
         let state = CallState::new(view, self.globs.clone(), limits);
@@ -648,13 +776,11 @@ impl WasmDetector {
         store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
         store.epoch_deadline_trap();
         let _awake = inner.ticker.awake();
-        let outcome = self
-            .pre
-            .instantiate(&mut store)
-            .and_then(|instance| f(&instance, &mut store));
+        let outcome = f(&self.linked, &mut store);
         let log = store.data_mut().take_log();
+        let handed = store.data_mut().take_handed();
         match outcome {
-            Ok(r) => Ok((r, log)),
+            Ok(r) => Ok((r, log, handed)),
             Err(e) => Err(call::classify(
                 &self.name,
                 e,

@@ -85,13 +85,23 @@
 //! `env("...")` names. Env names from example env files and `process.env.X` in the entry
 //! file; env names that stand for a backing service add it.
 
+use super::shared::{port_in_source, relative_to};
+use crate::topology::Provenance;
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::topology::manifest::package_json::{self, PackageJson, strip_jsonc};
+use crate::topology::manifest::jsonc;
+use crate::topology::manifest::package_json::{self, PackageJson};
 use crate::topology::{
     Detection, DetectionKind, Detector, DetectorError, Evidence, Note, ProjectView, Sourced,
     backing, common, file_name, join, parent,
 };
+
+mod frameworks;
+use frameworks::*;
+mod manager;
+use manager::*;
+mod workspaces;
+use workspaces::*;
 
 /// Detects node projects.
 #[derive(Debug, Clone, Copy, Default)]
@@ -160,1024 +170,14 @@ impl Detector for NodeDetector {
 // ---------------------------------------------------------------------------------------
 // Workspaces
 
-#[derive(Debug, Clone)]
-struct Workspace {
-    root: String,
-    /// Where the globs came from (`package.json workspaces`, `pnpm-workspace.yaml`...).
-    source: String,
-    globs: Vec<String>,
-    members: BTreeSet<String>,
-    /// `turbo.json`, and whether it defines a `build` task.
-    turbo: Option<(String, bool)>,
-    nx: Option<String>,
-    lerna: Option<String>,
-}
-
-fn find_workspaces(
-    view: &ProjectView,
-    packages: &BTreeMap<String, Option<PackageJson>>,
-) -> Vec<Workspace> {
-    let mut roots: BTreeMap<String, (String, Vec<String>)> = BTreeMap::new();
-    for (dir, pkg) in packages {
-        if let Some(globs) = pkg.as_ref().and_then(|p| p.workspaces.clone()) {
-            roots.insert(
-                dir.clone(),
-                (join(dir, "package.json") + " workspaces", globs),
-            );
-        }
-    }
-    for path in view.named("pnpm-workspace.yaml") {
-        let dir = parent(path).to_string();
-        let globs = view
-            .text(path)
-            .map(|t| match pnpm_workspace_packages(&t) {
-                Ok(g) => g,
-                Err(e) => {
-                    common::invalid(view, path, e);
-                    Vec::new()
-                }
-            })
-            .unwrap_or_default();
-        // pnpm ignores package.json workspaces; its file wins.
-        roots.insert(dir, (path.to_string(), globs));
-    }
-    for path in view.named("lerna.json") {
-        let dir = parent(path).to_string();
-        if roots.contains_key(&dir) || !packages.contains_key(&dir) {
-            continue;
-        }
-        let globs = view
-            .text(path)
-            .and_then(|t| serde_json::from_str::<serde_json::Value>(&strip_jsonc(&t)).ok())
-            .and_then(|v| {
-                v.get("packages").and_then(|p| p.as_array()).map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_string))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .unwrap_or_else(|| vec!["packages/*".to_string()]);
-        roots.insert(dir, (path.to_string(), globs));
-    }
-
-    let mut out = Vec::new();
-    for (root, (source, globs)) in roots {
-        let members = resolve_members(&root, &globs, packages);
-        let turbo_path = join(&root, "turbo.json");
-        let turbo = view.is_file(&turbo_path).then(|| {
-            let has_build = view.text(&turbo_path).is_some_and(|t| {
-                match serde_json::from_str::<serde_json::Value>(&strip_jsonc(&t)) {
-                    Ok(v) => turbo_has_build(&v),
-                    Err(e) => {
-                        common::invalid(view, &turbo_path, e);
-                        false
-                    }
-                }
-            });
-            (turbo_path.clone(), has_build)
-        });
-        let nx = Some(join(&root, "nx.json")).filter(|p| view.is_file(p));
-        let lerna = Some(join(&root, "lerna.json")).filter(|p| view.is_file(p));
-        out.push(Workspace {
-            root,
-            source,
-            globs,
-            members,
-            turbo,
-            nx,
-            lerna,
-        });
-    }
-    out
-}
-
-/// The `packages` globs of a `pnpm-workspace.yaml` (empty when it has none: pnpm 9 allows
-/// a file with only catalogs or settings).
-fn pnpm_workspace_packages(text: &str) -> Result<Vec<String>, String> {
-    if text.trim().is_empty() {
-        return Ok(Vec::new());
-    }
-    let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
-    Ok(value
-        .get("packages")
-        .and_then(|p| p.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default())
-}
-
-fn turbo_has_build(v: &serde_json::Value) -> bool {
-    ["tasks", "pipeline"].iter().any(|k| {
-        v.get(*k)
-            .and_then(|t| t.as_object())
-            .is_some_and(|t| t.keys().any(|k| k == "build" || k.ends_with("#build")))
-    })
-}
-
-/// Member folders: package folders inside `root` whose path relative to it matches a
-/// glob and no negated (`!`) glob.
-fn resolve_members(
-    root: &str,
-    globs: &[String],
-    packages: &BTreeMap<String, Option<PackageJson>>,
-) -> BTreeSet<String> {
-    let build = |patterns: &mut dyn Iterator<Item = &str>| {
-        let mut b = globset::GlobSetBuilder::new();
-        for p in patterns {
-            let p = p.trim();
-            let p = p.strip_prefix("./").unwrap_or(p).trim_end_matches('/');
-            if p.is_empty() || p == "." {
-                continue;
-            }
-            if let Ok(g) = globset::GlobBuilder::new(p).literal_separator(true).build() {
-                b.add(g);
-            }
-        }
-        b.build().ok()
-    };
-    let Some(include) = build(
-        &mut globs
-            .iter()
-            .map(String::as_str)
-            .filter(|g| !g.starts_with('!')),
-    ) else {
-        return BTreeSet::new();
-    };
-    let exclude = build(&mut globs.iter().filter_map(|g| g.strip_prefix('!')));
-    packages
-        .keys()
-        .filter_map(|dir| {
-            let rel = relative_to(root, dir)?;
-            (!rel.is_empty()
-                && include.is_match(rel)
-                && !exclude.as_ref().is_some_and(|e| e.is_match(rel)))
-            .then(|| dir.clone())
-        })
-        .collect()
-}
-
-/// `dir` relative to `root` (`None` when it is not inside it).
-pub(super) fn relative_to<'a>(root: &str, dir: &'a str) -> Option<&'a str> {
-    if root.is_empty() {
-        Some(dir)
-    } else if dir == root {
-        Some("")
-    } else {
-        dir.strip_prefix(root)?.strip_prefix('/')
-    }
-}
-
-fn workspace_patterns(w: &Workspace, pm: &str) -> Vec<String> {
-    let mut p = vec![format!("{pm}-workspaces")];
-    if w.turbo.is_some() {
-        p.push("turbo".into());
-    }
-    if w.nx.is_some() {
-        p.push("nx".into());
-    }
-    if w.lerna.is_some() {
-        p.push("lerna".into());
-    }
-    p
-}
-
-fn workspace_evidence(w: &Workspace) -> Vec<Evidence> {
-    let mut ev = vec![Evidence::new(
-        w.source.split(' ').next().unwrap_or(&w.source),
-        format!(
-            "workspace of {} package(s): {}",
-            w.members.len(),
-            w.globs.join(", ")
-        ),
-    )];
-    if let Some((p, _)) = &w.turbo {
-        ev.push(Evidence::new(p, "Turborepo pipeline"));
-    }
-    if let Some(p) = &w.nx {
-        ev.push(Evidence::new(p, "Nx workspace"));
-    }
-    if let Some(p) = &w.lerna {
-        ev.push(Evidence::new(p, "Lerna monorepo"));
-    }
-    ev
-}
-
-fn workspace_root_detection(
-    view: &ProjectView,
-    w: &Workspace,
-    pkg: Option<&PackageJson>,
-) -> Detection {
-    let pm = PackageManager::resolve(view, &w.root, pkg);
-    let mut d =
-        Detection::new("node", w.root.clone(), "node", 0.9).with_kind(DetectionKind::WorkspaceRoot);
-    d.evidence = workspace_evidence(w);
-    d.hints.patterns = workspace_patterns(w, pm.name);
-    d.hints.name = pkg
-        .and_then(|p| p.name.clone())
-        .map(|n| Sourced::new(n, join(&w.root, "package.json") + " name"));
-    d.hints.package_manager = Some(Sourced::new(pm.name.to_string(), pm.source.clone()));
-    d.hints.install_command = Some(pm.install());
-    d
-}
-
 // ---------------------------------------------------------------------------------------
 // Package managers
-
-#[derive(Debug, Clone)]
-struct PackageManager {
-    name: &'static str,
-    source: String,
-    berry: bool,
-    /// The lockfile the install uses (of this package manager).
-    lockfile: Option<String>,
-    notes: Vec<Note>,
-    evidence: Vec<Evidence>,
-}
-
-/// Lockfiles in precedence order.
-const LOCKFILES: &[(&str, &str)] = &[
-    ("pnpm-lock.yaml", "pnpm"),
-    ("bun.lockb", "bun"),
-    ("bun.lock", "bun"),
-    ("yarn.lock", "yarn"),
-    ("package-lock.json", "npm"),
-    ("npm-shrinkwrap.json", "npm"),
-];
-
-fn known_pm(name: &str) -> Option<&'static str> {
-    ["npm", "yarn", "pnpm", "bun"]
-        .into_iter()
-        .find(|p| *p == name)
-}
-
-fn lockfile_name(pm: &str) -> &'static str {
-    match pm {
-        "pnpm" => "pnpm-lock.yaml",
-        "yarn" => "yarn.lock",
-        "bun" => "bun.lock",
-        _ => "package-lock.json",
-    }
-}
-
-impl PackageManager {
-    /// The package manager of the folder `dir` whose package.json is `pkg`.
-    fn resolve(view: &ProjectView, dir: &str, pkg: Option<&PackageJson>) -> Self {
-        let manifest = join(dir, "package.json");
-        let found: Vec<(String, &'static str)> = LOCKFILES
-            .iter()
-            .map(|(f, pm)| (join(dir, f), *pm))
-            .filter(|(p, _)| view.is_file(p))
-            .collect();
-        let mut notes = Vec::new();
-        let mut evidence: Vec<Evidence> = found
-            .iter()
-            .map(|(p, pm)| Evidence::new(p, format!("{pm} lockfile")))
-            .collect();
-        let declared = pkg
-            .and_then(|p| p.package_manager.as_ref())
-            .and_then(|f| known_pm(&f.name).map(|n| (n, f)));
-        let (name, source) = if let Some((name, field)) = declared {
-            evidence.push(Evidence::new(
-                &manifest,
-                format!(
-                    "packageManager {}{}",
-                    name,
-                    field
-                        .version
-                        .as_deref()
-                        .map(|v| format!("@{v}"))
-                        .unwrap_or_default()
-                ),
-            ));
-            if let Some((lock, other)) = found.first()
-                && !found.iter().any(|(_, pm)| *pm == name)
-            {
-                notes.push(Note::new(
-                    "package-manager-mismatch",
-                    format!(
-                        "package.json packageManager says {name} but the lockfile is {} ({other}): Kyozo uses {name} as corepack does; delete the stale lockfile and commit {}",
-                        file_name(lock),
-                        lockfile_name(name)
-                    ),
-                ));
-            }
-            (name, format!("{manifest} packageManager"))
-        } else if let Some((lock, pm)) = found.first() {
-            (*pm, lock.clone())
-        } else if view.is_file(&join(dir, "pnpm-workspace.yaml")) {
-            ("pnpm", join(dir, "pnpm-workspace.yaml"))
-        } else if view.is_file(&join(dir, ".yarnrc.yml")) {
-            ("yarn", join(dir, ".yarnrc.yml"))
-        } else {
-            ("npm", "default for node".to_string())
-        };
-        let distinct: BTreeSet<&str> = found.iter().map(|(_, pm)| *pm).collect();
-        if distinct.len() > 1 {
-            notes.push(Note::new(
-                "multiple-lockfiles",
-                format!(
-                    "lockfiles of several package managers ({}): Kyozo uses {name}; delete the others",
-                    found
-                        .iter()
-                        .map(|(p, _)| file_name(p))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        let lockfile = found
-            .iter()
-            .find(|(_, pm)| *pm == name)
-            .map(|(p, _)| p.clone());
-        let berry = name == "yarn" && {
-            let declared_major = declared.and_then(|(_, f)| f.major());
-            match declared_major {
-                Some(m) => m >= 2,
-                None => {
-                    view.is_file(&join(dir, ".yarnrc.yml"))
-                        || lockfile.as_deref().is_some_and(|l| {
-                            // Only a small lockfile is read: a classic one starts with a
-                            // comment, a berry one has `__metadata` near its top.
-                            view.size(l).is_some_and(|s| s <= 512 * 1024)
-                                && view.text(l).is_some_and(|t| t.contains("__metadata:"))
-                        })
-                }
-            }
-        };
-        Self {
-            name,
-            source,
-            berry,
-            lockfile,
-            notes,
-            evidence,
-        }
-    }
-
-    fn install(&self) -> Sourced<String> {
-        let locked = self.lockfile.is_some();
-        let cmd = match (self.name, locked) {
-            ("npm", true) => "npm ci",
-            ("yarn", true) if self.berry => "yarn install --immutable",
-            ("yarn", true) => "yarn install --frozen-lockfile",
-            ("pnpm", true) => "pnpm install --frozen-lockfile",
-            ("bun", true) => "bun install --frozen-lockfile",
-            ("yarn", false) => "yarn install",
-            ("pnpm", false) => "pnpm install",
-            ("bun", false) => "bun install",
-            _ => "npm install",
-        };
-        let source = match &self.lockfile {
-            Some(l) => l.clone(),
-            None => format!("default for {}", self.name),
-        };
-        Sourced::new(cmd.to_string(), source)
-    }
-
-    /// The command that runs script `script` in the current folder.
-    fn run(&self, script: &str) -> String {
-        match (self.name, script) {
-            ("bun", _) => format!("bun run {script}"),
-            (pm, "start") => format!("{pm} start"),
-            ("yarn", _) => format!("yarn run {script}"),
-            (pm, _) => format!("{pm} run {script}"),
-        }
-    }
-
-    /// The command that runs a binary of the installed dependencies.
-    fn exec(&self, bin: &str) -> String {
-        match self.name {
-            "pnpm" => format!("pnpm exec {bin}"),
-            "yarn" => format!("yarn {bin}"),
-            "bun" => format!("bunx {bin}"),
-            _ => format!("npx {bin}"),
-        }
-    }
-}
 
 // ---------------------------------------------------------------------------------------
 // Frameworks
 
-#[derive(Debug, Clone, PartialEq)]
-enum Output {
-    Server,
-    Static { dir: String, spa: bool },
-}
-
-#[derive(Debug, Clone)]
-enum Command {
-    /// A binary of the dependencies, run through the package manager (`next start`).
-    Bin(String),
-    /// A command run as is (`node build`).
-    Plain(String),
-}
-
-#[derive(Debug, Clone)]
-struct Framework {
-    /// The framework's name in Kyozo's vocabulary; `None` for one outside it (koa...).
-    name: Option<&'static str>,
-    /// What `default for X` says.
-    label: String,
-    source: String,
-    output: Output,
-    port: Option<u16>,
-    start: Option<Command>,
-    build: Option<String>,
-    /// An application framework: its presence alone makes the folder an app.
-    app: bool,
-    evidence: Vec<Evidence>,
-    notes: Vec<Note>,
-}
-
-impl Framework {
-    fn new(name: Option<&'static str>, label: &str, source: String, output: Output) -> Self {
-        Self {
-            name,
-            label: label.to_string(),
-            source,
-            output,
-            port: None,
-            start: None,
-            build: None,
-            app: true,
-            evidence: Vec::new(),
-            notes: Vec::new(),
-        }
-    }
-}
-
-/// Server libraries outside Kyozo's framework vocabulary: (package, default port).
-/// Sorted by package.
-const OTHER_SERVERS: &[(&str, Option<u16>)] = &[
-    ("@adonisjs/core", Some(3333)),
-    ("@apollo/server", Some(4000)),
-    ("@feathersjs/feathers", Some(3030)),
-    ("@hapi/hapi", None),
-    ("@hono/node-server", Some(3000)),
-    ("@loopback/core", Some(3000)),
-    ("apollo-server", Some(4000)),
-    ("graphql-yoga", Some(4000)),
-    ("hapi", None),
-    ("koa", None),
-    ("polka", None),
-    ("restify", None),
-    ("sails", Some(1337)),
-];
-
-/// Static-site generators outside Kyozo's framework vocabulary: (package, output, spa).
-const OTHER_STATIC: &[(&str, &str, bool)] = &[
-    ("@11ty/eleventy", "_site", false),
-    ("@docusaurus/core", "build", false),
-    ("@vue/cli-service", "dist", true),
-    ("gatsby", "public", false),
-];
-
-const CONFIG_EXTENSIONS: &[&str] = &["js", "mjs", "cjs", "ts", "mts", "cts"];
-
-fn config_file(view: &ProjectView, dir: &str, stem: &str) -> Option<String> {
-    CONFIG_EXTENSIONS
-        .iter()
-        .map(|e| join(dir, &format!("{stem}.{e}")))
-        .find(|p| view.is_file(p))
-}
-
-/// The string value of `key: '...'` (or `"..."`, `` `...` ``) in a JS config file.
-fn config_string(text: &str, key: &str) -> Option<String> {
-    let mut rest = text;
-    while let Some(i) = rest.find(key) {
-        let before = rest[..i].chars().next_back();
-        let after = &rest[i + key.len()..];
-        rest = after;
-        if before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || c == '.') {
-            continue;
-        }
-        let after = after.trim_start();
-        let after = after
-            .strip_prefix('"')
-            .or_else(|| after.strip_prefix('\''))
-            .map(str::trim_start)
-            .unwrap_or(after);
-        let Some(after) = after.strip_prefix(':') else {
-            continue;
-        };
-        let after = after.trim_start();
-        let Some(q) = after
-            .chars()
-            .next()
-            .filter(|c| matches!(c, '\'' | '"' | '`'))
-        else {
-            continue;
-        };
-        let body = &after[q.len_utf8()..];
-        if let Some(end) = body.find(q) {
-            let value = &body[..end];
-            if !value.is_empty() && value.len() < 256 {
-                return Some(value.to_string());
-            }
-        }
-    }
-    None
-}
-
-fn dep_source(manifest: &str, pkg: &PackageJson, dep: &str) -> String {
-    let field = if pkg.dependencies.contains_key(dep) {
-        "dependencies"
-    } else if pkg.dev_dependencies.contains_key(dep) {
-        "devDependencies"
-    } else {
-        "optionalDependencies"
-    };
-    format!("{manifest} {field}.{dep}")
-}
-
-fn detect_framework(view: &ProjectView, dir: &str, pkg: &PackageJson) -> Option<Framework> {
-    let manifest = join(dir, "package.json");
-    let has = |d: &str| pkg.depends_on(d);
-    let from_dep = |d: &str| dep_source(&manifest, pkg, d);
-    let server_dep =
-        |d: &str| pkg.dependencies.contains_key(d) || pkg.dev_dependencies.contains_key(d);
-
-    // Next.js
-    let next_config = config_file(view, dir, "next.config");
-    if has("next") || next_config.is_some() {
-        let source = if has("next") {
-            from_dep("next")
-        } else {
-            next_config.clone().unwrap_or_default()
-        };
-        let config_text = next_config.as_deref().and_then(|c| view.text(c));
-        let export = config_text
-            .as_deref()
-            .and_then(|t| config_string(t, "output"))
-            .is_some_and(|o| o == "export");
-        let mut f = if export {
-            let out = config_text
-                .as_deref()
-                .and_then(|t| config_string(t, "distDir"))
-                .unwrap_or_else(|| "out".to_string());
-            Framework::new(
-                Some("nextjs"),
-                "nextjs",
-                source,
-                Output::Static {
-                    dir: out,
-                    spa: false,
-                },
-            )
-        } else {
-            let mut f = Framework::new(Some("nextjs"), "nextjs", source, Output::Server);
-            f.port = Some(3000);
-            f.start = Some(Command::Bin("next start".into()));
-            f
-        };
-        f.build = Some("next build".into());
-        if let Some(c) = &next_config {
-            f.evidence.push(Evidence::new(
-                c,
-                if export {
-                    "Next.js config with output: 'export' (static site)"
-                } else {
-                    "Next.js config"
-                },
-            ));
-        }
-        return Some(f);
-    }
-
-    // Nuxt
-    let nuxt_config = config_file(view, dir, "nuxt.config");
-    if has("nuxt") || has("nuxt3") || nuxt_config.is_some() {
-        let source = if has("nuxt") {
-            from_dep("nuxt")
-        } else if has("nuxt3") {
-            from_dep("nuxt3")
-        } else {
-            nuxt_config.clone().unwrap_or_default()
-        };
-        let generate = pkg
-            .script("build")
-            .is_some_and(|b| b.contains("nuxt generate") || b.contains("nuxi generate"));
-        let mut f = if generate {
-            Framework::new(
-                Some("nuxt"),
-                "nuxt",
-                source,
-                Output::Static {
-                    dir: ".output/public".into(),
-                    spa: false,
-                },
-            )
-        } else {
-            let mut f = Framework::new(Some("nuxt"), "nuxt", source, Output::Server);
-            f.port = Some(3000);
-            f.start = Some(Command::Plain("node .output/server/index.mjs".into()));
-            f
-        };
-        f.build = Some("nuxt build".into());
-        if let Some(c) = nuxt_config {
-            f.evidence.push(Evidence::new(c, "Nuxt config"));
-        }
-        return Some(f);
-    }
-
-    // Remix
-    if let Some((dep, _)) = pkg
-        .all_dependencies()
-        .find(|(n, _)| n.starts_with("@remix-run/"))
-    {
-        let vite = has("vite");
-        let dep = if has("@remix-run/node") {
-            "@remix-run/node"
-        } else {
-            dep
-        };
-        let mut f = Framework::new(Some("remix"), "remix", from_dep(dep), Output::Server);
-        f.port = Some(3000);
-        if has("@remix-run/serve") {
-            f.start = Some(Command::Bin(if vite {
-                "remix-serve ./build/server/index.js".into()
-            } else {
-                "remix-serve ./build/index.js".into()
-            }));
-        }
-        f.build = Some(if vite {
-            "remix vite:build".into()
-        } else {
-            "remix build".into()
-        });
-        return Some(f);
-    }
-
-    // Astro
-    let astro_config = config_file(view, dir, "astro.config");
-    if has("astro") || astro_config.is_some() {
-        let source = if has("astro") {
-            from_dep("astro")
-        } else {
-            astro_config.clone().unwrap_or_default()
-        };
-        let config_text = astro_config.as_deref().and_then(|c| view.text(c));
-        let mut f = if has("@astrojs/node") {
-            let mut f = Framework::new(Some("astro"), "astro", source, Output::Server);
-            f.port = Some(4321);
-            f.start = Some(Command::Plain("node ./dist/server/entry.mjs".into()));
-            f.evidence.push(Evidence::new(
-                from_dep("@astrojs/node")
-                    .split(' ')
-                    .next()
-                    .unwrap_or_default(),
-                "Astro with the @astrojs/node adapter (server output)",
-            ));
-            f
-        } else {
-            let out = config_text
-                .as_deref()
-                .and_then(|t| config_string(t, "outDir"))
-                .map(|d| d.trim_start_matches("./").trim_end_matches('/').to_string())
-                .filter(|d| !d.is_empty())
-                .unwrap_or_else(|| "dist".to_string());
-            let mut f = Framework::new(
-                Some("astro"),
-                "astro",
-                source,
-                Output::Static {
-                    dir: out,
-                    spa: false,
-                },
-            );
-            let server_output = config_text
-                .as_deref()
-                .and_then(|t| config_string(t, "output"))
-                .is_some_and(|o| o == "server" || o == "hybrid");
-            if server_output {
-                f.notes.push(Note::new(
-                    "astro-adapter",
-                    "astro.config asks for server output but there is no @astrojs/node adapter: add it (`npx astro add node`) to run the site in a container; Kyozo serves the static build meanwhile",
-                ));
-            }
-            f
-        };
-        f.build = Some("astro build".into());
-        if let Some(c) = astro_config {
-            f.evidence.push(Evidence::new(c, "Astro config"));
-        }
-        return Some(f);
-    }
-
-    // SvelteKit
-    if has("@sveltejs/kit") {
-        let config = config_file(view, dir, "svelte.config");
-        let config_text = config.as_deref().and_then(|c| view.text(c));
-        let uses = |adapter: &str| {
-            has(adapter) || config_text.as_deref().is_some_and(|t| t.contains(adapter))
-        };
-        let source = from_dep("@sveltejs/kit");
-        let mut f = if uses("@sveltejs/adapter-node") {
-            let mut f = Framework::new(Some("sveltekit"), "sveltekit", source, Output::Server);
-            f.port = Some(3000);
-            f.start = Some(Command::Plain("node build".into()));
-            f.evidence.push(Evidence::new(
-                &manifest,
-                "SvelteKit with @sveltejs/adapter-node (server output in build/)",
-            ));
-            f
-        } else if uses("@sveltejs/adapter-static") {
-            let mut f = Framework::new(
-                Some("sveltekit"),
-                "sveltekit",
-                source,
-                Output::Static {
-                    dir: "build".into(),
-                    spa: false,
-                },
-            );
-            f.evidence.push(Evidence::new(
-                &manifest,
-                "SvelteKit with @sveltejs/adapter-static (static output in build/)",
-            ));
-            f
-        } else {
-            let mut f = Framework::new(Some("sveltekit"), "sveltekit", source, Output::Server);
-            f.port = Some(3000);
-            f.notes.push(Note::new(
-                "sveltekit-adapter",
-                "SvelteKit has no adapter-node or adapter-static (adapter-auto builds nothing a container can run): install @sveltejs/adapter-node and use it in svelte.config.js",
-            ));
-            f
-        };
-        f.build = Some("vite build".into());
-        if let Some(c) = config {
-            f.evidence.push(Evidence::new(c, "SvelteKit config"));
-        }
-        return Some(f);
-    }
-
-    // Angular
-    if has("@angular/core") {
-        let angular_json = join(dir, "angular.json");
-        let project = view.text(&angular_json).and_then(|t| angular_project(&t));
-        let ssr = has("@angular/ssr")
-            || has("@nguniversal/express-engine")
-            || project.as_ref().is_some_and(|p| p.ssr);
-        let (base, browser) = project
-            .as_ref()
-            .map(|p| (p.base.clone(), p.browser.clone()))
-            .unwrap_or_else(|| ("dist".into(), None));
-        let source = from_dep("@angular/core");
-        let mut f = if ssr {
-            let mut f = Framework::new(Some("angular"), "angular", source, Output::Server);
-            f.port = Some(4000);
-            f.start = Some(Command::Plain(if has("@nguniversal/express-engine") {
-                format!("node {base}/server/main.js")
-            } else {
-                format!("node {base}/server/server.mjs")
-            }));
-            f.evidence.push(Evidence::new(
-                &manifest,
-                "Angular with server-side rendering",
-            ));
-            f
-        } else {
-            let out = match browser {
-                Some(b) if !b.is_empty() => format!("{base}/{b}"),
-                _ => base,
-            };
-            Framework::new(
-                Some("angular"),
-                "angular",
-                source,
-                Output::Static {
-                    dir: out,
-                    spa: true,
-                },
-            )
-        };
-        f.build = Some("ng build".into());
-        f.app = project.is_some() || ssr;
-        if project.is_some() {
-            f.evidence
-                .push(Evidence::new(angular_json, "Angular workspace"));
-        }
-        return Some(f);
-    }
-
-    // NestJS
-    if has("@nestjs/core") {
-        let mut f = Framework::new(
-            Some("nestjs"),
-            "nestjs",
-            from_dep("@nestjs/core"),
-            Output::Server,
-        );
-        f.port = Some(3000);
-        f.start = Some(Command::Plain("node dist/main".into()));
-        f.build = Some("nest build".into());
-        let cli = join(dir, "nest-cli.json");
-        if view.is_file(&cli) {
-            f.evidence.push(Evidence::new(cli, "Nest CLI config"));
-        }
-        return Some(f);
-    }
-
-    // Server libraries: only runtime or dev dependencies count (a peer is a library's).
-    for (dep, name) in [("fastify", "fastify"), ("express", "express")] {
-        if server_dep(dep) {
-            let mut f = Framework::new(Some(name), name, from_dep(dep), Output::Server);
-            f.port = Some(3000);
-            f.app = false;
-            return Some(f);
-        }
-    }
-    for (dep, port) in OTHER_SERVERS {
-        if server_dep(dep) {
-            let mut f = Framework::new(None, dep, from_dep(dep), Output::Server);
-            f.port = *port;
-            f.app = false;
-            return Some(f);
-        }
-    }
-
-    // Static single-page apps and sites.
-    if has("react-scripts") {
-        let mut f = Framework::new(
-            Some("create-react-app"),
-            "create-react-app",
-            from_dep("react-scripts"),
-            Output::Static {
-                dir: "build".into(),
-                spa: true,
-            },
-        );
-        f.build = Some("react-scripts build".into());
-        return Some(f);
-    }
-    for (dep, out, spa) in OTHER_STATIC {
-        if has(dep) {
-            let mut f = Framework::new(
-                None,
-                dep,
-                from_dep(dep),
-                Output::Static {
-                    dir: (*out).to_string(),
-                    spa: *spa,
-                },
-            );
-            f.app = true;
-            return Some(f);
-        }
-    }
-    let vite_config = config_file(view, dir, "vite.config");
-    let index_html = join(dir, "index.html");
-    if (has("vite") || vite_config.is_some()) && view.is_file(&index_html) {
-        let source = if has("vite") {
-            from_dep("vite")
-        } else {
-            vite_config.clone().unwrap_or_default()
-        };
-        let out = vite_config
-            .as_deref()
-            .and_then(|c| view.text(c))
-            .and_then(|t| config_string(&t, "outDir"))
-            .map(|d| d.trim_start_matches("./").trim_end_matches('/').to_string())
-            .filter(|d| !d.is_empty() && !d.contains(".."))
-            .unwrap_or_else(|| "dist".into());
-        let mut f = Framework::new(
-            Some("vite"),
-            "vite",
-            source,
-            Output::Static {
-                dir: out,
-                spa: true,
-            },
-        );
-        f.build = Some("vite build".into());
-        f.evidence.push(Evidence::new(
-            index_html,
-            "Vite app entry (single-page app)",
-        ));
-        if let Some(c) = vite_config {
-            f.evidence.push(Evidence::new(c, "Vite config"));
-        }
-        return Some(f);
-    }
-    None
-}
-
-#[derive(Debug, Clone)]
-struct AngularProject {
-    base: String,
-    browser: Option<String>,
-    ssr: bool,
-}
-
-/// The output folder of the first application of an `angular.json`.
-fn angular_project(text: &str) -> Option<AngularProject> {
-    let v: serde_json::Value = serde_json::from_str(&strip_jsonc(text)).ok()?;
-    let projects = v.get("projects")?.as_object()?;
-    let (name, project) = projects
-        .iter()
-        .find(|(_, p)| p.get("projectType").and_then(|t| t.as_str()) == Some("application"))
-        .or_else(|| projects.iter().next())?;
-    let build = project
-        .get("architect")
-        .or_else(|| project.get("targets"))
-        .and_then(|a| a.get("build"));
-    let builder = build
-        .and_then(|b| b.get("builder"))
-        .and_then(|b| b.as_str())
-        .unwrap_or_default();
-    let options = build.and_then(|b| b.get("options"));
-    let application_builder = builder.ends_with(":application");
-    let default_base = format!("dist/{name}");
-    let (base, browser) = match options.and_then(|o| o.get("outputPath")) {
-        Some(serde_json::Value::String(s)) => (
-            s.clone(),
-            application_builder.then(|| "browser".to_string()),
-        ),
-        Some(serde_json::Value::Object(o)) => (
-            o.get("base")
-                .and_then(|b| b.as_str())
-                .map(str::to_string)
-                .unwrap_or(default_base),
-            Some(
-                o.get("browser")
-                    .and_then(|b| b.as_str())
-                    .unwrap_or("browser")
-                    .to_string(),
-            ),
-        ),
-        _ => (
-            default_base,
-            application_builder.then(|| "browser".to_string()),
-        ),
-    };
-    let base = base
-        .trim_start_matches("./")
-        .trim_end_matches('/')
-        .to_string();
-    if base.is_empty() || base.contains("..") {
-        return None;
-    }
-    let ssr = options
-        .and_then(|o| o.get("ssr").or_else(|| o.get("server")))
-        .is_some_and(|s| !matches!(s, serde_json::Value::Bool(false) | serde_json::Value::Null));
-    Some(AngularProject { base, browser, ssr })
-}
-
 // ---------------------------------------------------------------------------------------
 // Scripts
-
-/// Whether a script runs a development server (never a production start command).
-fn is_dev_command(script: &str) -> bool {
-    script.split("&&").any(|part| {
-        let mut tokens = part
-            .split_whitespace()
-            .skip_while(|t| is_env_assignment(t) || *t == "cross-env" || *t == "npx");
-        let Some(cmd) = tokens.next() else {
-            return false;
-        };
-        let sub = tokens.next().unwrap_or_default();
-        match cmd {
-            "vite" => !matches!(sub, "build"),
-            "parcel" => sub != "build",
-            "nodemon" | "ts-node-dev" | "webpack-dev-server" | "next-dev" => true,
-            "react-scripts" | "docusaurus" => sub == "start",
-            "ng" | "vue-cli-service" => sub == "serve",
-            "astro" | "next" | "nuxt" | "nuxi" | "remix" => sub == "dev",
-            "gatsby" => sub == "develop",
-            "webpack" => sub == "serve",
-            "tsx" => sub == "watch",
-            "node" => sub == "--watch",
-            _ => false,
-        }
-    })
-}
-
-/// Whether a script runs a front-end framework's own CLI (`next start`, `astro preview`).
-fn runs_framework_cli(script: &str) -> bool {
-    const CLIS: &[&str] = &[
-        "astro",
-        "docusaurus",
-        "eleventy",
-        "gatsby",
-        "next",
-        "ng",
-        "nuxi",
-        "nuxt",
-        "react-scripts",
-        "svelte-kit",
-        "vite",
-        "vue-cli-service",
-    ];
-    script.split("&&").any(|part| {
-        part.split_whitespace()
-            .find(|t| !is_env_assignment(t) && *t != "cross-env" && *t != "npx")
-            .is_some_and(|cmd| CLIS.contains(&cmd))
-    })
-}
 
 fn is_env_assignment(token: &str) -> bool {
     token.split_once('=').is_some_and(|(k, _)| {
@@ -1220,47 +220,6 @@ fn port_in_command(command: &str) -> Option<u16> {
 
 // ---------------------------------------------------------------------------------------
 // Source scanning
-
-/// A port literal in JS/TS source: `process.env.PORT || 3000`, `PORT ?? 8080`,
-/// `.listen(8080`, `port: 8080`.
-pub(super) fn port_in_source(text: &str) -> Option<u16> {
-    let number_after = |rest: &str| -> Option<u16> {
-        let rest = rest.trim_start();
-        let rest = rest.strip_prefix(['"', '\'']).unwrap_or(rest);
-        let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        (digits.len() >= 2 && digits.len() <= 5)
-            .then(|| digits.parse::<u16>().ok())
-            .flatten()
-            .filter(|p| *p > 0)
-    };
-    for line in text.lines() {
-        let line = line.trim();
-        if line.starts_with("//") || line.starts_with('*') {
-            continue;
-        }
-        if let Some(i) = line.find("PORT") {
-            let after = &line[i + 4..];
-            for op in ["||", "??"] {
-                if let Some(j) = after.find(op)
-                    && let Some(p) = number_after(&after[j + 2..])
-                {
-                    return Some(p);
-                }
-            }
-        }
-        if let Some(i) = line.find(".listen(")
-            && let Some(p) = number_after(&line[i + 8..])
-        {
-            return Some(p);
-        }
-        if let Some(i) = line.find("port:")
-            && let Some(p) = number_after(&line[i + 5..])
-        {
-            return Some(p);
-        }
-    }
-    None
-}
 
 /// Env var names read with `process.env.NAME` or `process.env["NAME"]`.
 fn env_in_source(text: &str) -> Vec<String> {
@@ -1483,14 +442,7 @@ struct Runner<'a> {
 }
 
 pub(super) fn sh_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./-_".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
-    }
+    crate::model::shell_quote(s)
 }
 
 fn usable_name(name: &str) -> bool {
@@ -1846,9 +798,9 @@ impl<'a> Analysis<'a> {
         } else if let Some(fw) = &f.framework
             && let Some(b) = &fw.build
         {
-            d.hints.build_command = Some(Sourced::new(
+            d.hints.build_command = Some(Sourced::assumed(
                 runner.command(&Command::Bin(b.clone())),
-                format!("default for {}", fw.label),
+                fw.label.as_str(),
             ));
         }
 
@@ -1859,15 +811,13 @@ impl<'a> Analysis<'a> {
         let port = start_port
             .or_else(|| port_from_env_examples(self.view, self.dir))
             .or_else(|| match (&f.framework, f.static_output()) {
-                (Some(fw), Some(_)) => Some(Sourced::new(
+                (Some(fw), Some(_)) => Some(Sourced::assumed(
                     3000,
-                    format!("default for {} (served by serve)", fw.label),
+                    format!("{} (served by serve)", fw.label),
                 )),
                 (fw, None) => source_port.or_else(|| {
-                    fw.as_ref().and_then(|fw| {
-                        fw.port
-                            .map(|p| Sourced::new(p, format!("default for {}", fw.label)))
-                    })
+                    fw.as_ref()
+                        .and_then(|fw| fw.port.map(|p| Sourced::assumed(p, fw.label.as_str())))
                 }),
                 _ => None,
             });
@@ -1893,16 +843,16 @@ impl<'a> Analysis<'a> {
             return (Some(Sourced::new(runner.script(name), source)), port);
         }
         if let (Some(fw), Some((out, spa))) = (&f.framework, f.static_output()) {
-            let start = Sourced::new(
+            let start = Sourced::assumed(
                 runner.serve_static(out, spa),
-                format!("default for {} (static files in {out}/)", fw.label),
+                format!("{} (static files in {out}/)", fw.label),
             );
             return (Some(start), None);
         }
         if let Some(fw) = &f.framework
             && let Some(c) = &fw.start
         {
-            let start = Sourced::new(runner.command(c), format!("default for {}", fw.label));
+            let start = Sourced::assumed(runner.command(c), fw.label.as_str());
             return (Some(start), None);
         }
         let main = f
@@ -1994,7 +944,7 @@ impl<'a> Analysis<'a> {
         env: &mut Vec<Sourced<String>>,
     ) -> Vec<Sourced<String>> {
         let mut out: Vec<Sourced<String>> = Vec::new();
-        let mut add = |b: &str, source: String| {
+        let mut add = |b: &str, source: Provenance| {
             if !out.iter().any(|x| x.value == b) {
                 out.push(Sourced::new(b.to_string(), source));
             }
@@ -2004,7 +954,7 @@ impl<'a> Analysis<'a> {
             .flatten();
         if let Some((path, provider, names)) = &prisma {
             if let Some(b) = provider.as_deref().and_then(prisma_backing) {
-                add(b, format!("{path} datasource provider"));
+                add(b, format!("{path} datasource provider").into());
             }
             for n in names {
                 if !env.iter().any(|e| &e.value == n) {
@@ -2022,7 +972,7 @@ impl<'a> Analysis<'a> {
                 continue;
             }
             if let Some(b) = backing::from_package(dep) {
-                add(b, dep_source(&self.manifest, pkg, dep));
+                add(b, dep_source(&self.manifest, pkg, dep).into());
             }
         }
         for b in common::backing_from_env(env) {
@@ -2062,7 +1012,7 @@ impl<'a> Analysis<'a> {
             .or_else(|| volta(Some(pkg), self.manifest.clone()))
             .or_else(|| volta(self.root_pkg, root_manifest))
             .map(normalize_node_version)
-            .unwrap_or_else(|| Sourced::new(DEFAULT_NODE.to_string(), "default for node"))
+            .unwrap_or_else(|| Sourced::assumed(DEFAULT_NODE.to_string(), "node"))
     }
 
     /// The Prisma schema: its path, datasource provider and env names.
@@ -2324,7 +1274,7 @@ mod tests {
         assert_eq!(backing[0], "mysql");
         assert_eq!(
             d.hints.backing_services[0].source,
-            "prisma/schema.prisma datasource provider"
+            Provenance::declared("prisma/schema.prisma datasource provider")
         );
         assert!(d.hints.env.iter().any(|e| e.value == "DATABASE_URL"));
     }
