@@ -578,14 +578,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 min_confidence,
             };
             rt.block_on(async {
+                // Ctrl-C's handler is installed when its future is first polled: it is
+                // polled first (`biased`), so it is in place before `up` prints anything.
+                // Unbiased, `up` could print its first line first, and a Ctrl-C sent
+                // then met the default handler (killed, no message, no status 130).
                 tokio::select! {
-                    done = up::up(&g, &dir, &given, dry_run) => done,
+                    biased;
                     _ = tokio::signal::ctrl_c() => {
                         eprintln!(
                             "\nkyozo: interrupted. What was started stays as it is: `kyozo up` again finishes the work, `kyozo down` removes it."
                         );
                         Ok(ExitCode::from(130))
                     }
+                    done = up::up(&g, &dir, &given, dry_run) => done,
                 }
             })
         }
