@@ -9,9 +9,9 @@
 
 #[path = "common/docker.rs"]
 mod docker;
+#[path = "common/proxy.rs"]
+mod proxy;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use kyozo::Kyozo;
@@ -20,57 +20,11 @@ use kyozo::backend::{
 };
 use kyozo::model::{EventKind, PortMapping, ServiceInstance};
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
 use docker::{Cleanup, busybox, engine};
-
-/// A proxy from `path` to the Docker socket that can be stopped and started.
-struct Proxy {
-    path: PathBuf,
-    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
-}
-
-impl Proxy {
-    fn start(path: &Path) -> Self {
-        let proxy = Self {
-            path: path.to_path_buf(),
-            tasks: Arc::default(),
-        };
-        proxy.up();
-        proxy
-    }
-
-    fn up(&self) {
-        let _ = std::fs::remove_file(&self.path);
-        let listener = tokio::net::UnixListener::bind(&self.path).unwrap();
-        let tasks = self.tasks.clone();
-        let accept = tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let conn = tokio::spawn(async move {
-                    if let Ok(mut engine) =
-                        tokio::net::UnixStream::connect("/var/run/docker.sock").await
-                    {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut engine).await;
-                    }
-                });
-                tasks.lock().unwrap().push(conn);
-            }
-        });
-        self.tasks.lock().unwrap().push(accept);
-    }
-
-    /// Closes the listener and every connection through it.
-    fn down(&self) {
-        for t in self.tasks.lock().unwrap().drain(..) {
-            t.abort();
-        }
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.down();
-    }
-}
+use proxy::Proxy;
 
 #[tokio::test]
 async fn the_breaker_opens_while_the_engine_is_away_and_closes_when_it_is_back() {

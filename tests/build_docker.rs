@@ -195,13 +195,10 @@ async fn a_memory_limit_the_engine_client_cannot_send_is_refused_before_building
     assert!(e.to_string().contains("memory limit of 4096 MiB"), "{e}");
 }
 
-/// Three services whose builds print a marker, wait, and print another, deployed at
-/// once by a Kyozo that builds one image at a time: no build starts before the one
-/// before it ended.
 /// Deploys `count` services at once whose builds each print a begin and an end marker
-/// around a `sleep`, with the builds capped at `cap` (`None`: Kyozo's default), and
-/// returns the markers in the order they came.
-async fn build_markers(cap: Option<usize>, count: usize) -> Vec<String> {
+/// around a `sleep` of `seconds`, with the builds capped at `cap` (`None`: Kyozo's
+/// default), and returns the markers in the order they came.
+async fn build_markers(cap: Option<usize>, count: usize, seconds: u32) -> Vec<String> {
     use kyozo::Kyozo;
     use kyozo::model::ServiceInstance;
     use std::sync::{Arc, Mutex};
@@ -231,7 +228,7 @@ async fn build_markers(cap: Option<usize>, count: usize) -> Vec<String> {
         let mut s = ServiceInstance::new(team.id, ws.id, name, ".");
         s.config.dockerfile_text = Some(format!(
             "FROM {image}\n\
-             RUN echo begin-{name} {run} && sleep 2 && echo end-{name} {run}\n\
+             RUN echo begin-{name} {run} && sleep {seconds} && echo end-{name} {run}\n\
              CMD [\"sleep\", \"3600\"]\n",
             // Never a cached step, which would print nothing.
             run = team.id
@@ -278,12 +275,15 @@ fn most_at_once(markers: &[String]) -> usize {
     most
 }
 
+/// Three services whose builds print a marker, wait, and print another, deployed at
+/// once by a Kyozo that builds one image at a time: no build starts before the one
+/// before it ended.
 #[tokio::test]
 async fn builds_beyond_the_cap_wait_their_turn() {
     if engine().await.is_none() {
         return;
     }
-    let markers = build_markers(Some(1), 3).await;
+    let markers = build_markers(Some(1), 3, 2).await;
     for pair in markers.chunks(2) {
         assert_eq!(
             pair[1],
@@ -300,6 +300,8 @@ async fn by_default_one_build_runs_per_core() {
     }
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     assert_eq!(kyozo::runtime::default_concurrent_builds(), cores);
-    let markers = build_markers(None, cores + 1).await;
+    // Steps long enough that the builds the cap lets through overlap even when their
+    // starts are seconds apart on a loaded machine.
+    let markers = build_markers(None, cores + 1, 8).await;
     assert_eq!(most_at_once(&markers), cores, "{cores} cores: {markers:?}");
 }

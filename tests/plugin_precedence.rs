@@ -290,6 +290,14 @@ fn rivals_and_warnings_of_one_plugin_are_capped() {
         .filter(|r| r.detector == "plugin:hostile")
         .count();
     assert_eq!(rivals, 16, "{:#?}", s.rivals);
+    // Each rival's evidence was 3000 bytes: it is kept cut to the string cap, with `…`.
+    let cap = kyozo::topology::MAX_PLUGIN_TEXT;
+    for r in s.rivals.iter().filter(|r| r.detector == "plugin:hostile") {
+        assert!(!r.evidence.is_empty(), "{r:#?}");
+        for e in &r.evidence {
+            assert_eq!(e.reason, format!("{}…", "r".repeat(cap)), "{r:#?}");
+        }
+    }
     assert!(
         t.warnings
             .iter()

@@ -370,3 +370,62 @@ fn listings_show_a_team_its_own_and_nothing_of_others() {
         .unwrap();
     assert_eq!(moved.root.as_deref(), Some(shop.as_path()));
 }
+
+/// A viewer may read a service's health, but a health check that runs a command in its
+/// containers is operating them: a viewer's `check_health` of such a service is refused
+/// before anything runs; a probe from outside (HTTP) is read.
+#[tokio::test]
+async fn a_viewers_check_that_runs_a_command_in_the_containers_is_refused() {
+    use kyozo::model::{HealthCheckConfig, HealthProbe};
+    let kyozo = Kyozo::builder()
+        .backend(std::sync::Arc::new(kyozo::backend::MemoryBackend::new()))
+        .build()
+        .unwrap();
+    let (acme, ada) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let ws = kyozo
+        .create_workspace(ada.actor(), acme.id, "shop")
+        .unwrap();
+    let vic = kyozo
+        .add_member(ada.actor(), acme.id, "vic@acme.test", Role::Viewer)
+        .unwrap();
+    let mut probed = ServiceInstance::new(acme.id, ws.id, "worker", "worker");
+    probed.health_check = Some(HealthCheckConfig::new(HealthProbe::Command {
+        argv: vec!["sh".into(), "-c".into(), "touch /tmp/ran".into()],
+    }));
+    let worker = kyozo.create_service(ada.actor(), probed).unwrap();
+    let mut web = ServiceInstance::new(acme.id, ws.id, "web", "web");
+    web.health_check = Some(HealthCheckConfig::new(HealthProbe::Http {
+        port: 8080,
+        path: "/".into(),
+        expect_status: None,
+    }));
+    let web = kyozo.create_service(ada.actor(), web).unwrap();
+
+    let refused = kyozo
+        .check_health(vic.actor(), acme.id, worker.id)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            Error::Auth(AuthError::Forbidden {
+                operation: Operation::Restart,
+                ..
+            })
+        ),
+        "{refused}"
+    );
+    assert!(
+        kyozo
+            .check_health(vic.actor(), acme.id, web.id)
+            .await
+            .is_ok()
+    );
+    // The owner may run the command probe (nothing runs here: no replica yet).
+    assert!(
+        kyozo
+            .check_health(ada.actor(), acme.id, worker.id)
+            .await
+            .is_ok()
+    );
+}

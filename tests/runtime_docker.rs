@@ -186,7 +186,7 @@ async fn the_restart_policy_brings_a_crashed_container_back() {
         &owner,
         &s,
         EventKind::Crashed,
-        Duration::from_secs(2),
+        Duration::from_secs(15),
     )
     .await;
     assert_eq!(
@@ -202,7 +202,7 @@ async fn the_restart_policy_brings_a_crashed_container_back() {
         &owner,
         &s,
         EventKind::Restarted,
-        Duration::from_secs(10),
+        Duration::from_secs(20),
     )
     .await;
     eprintln!("restart by the engine recorded {took:?} after the crash");
@@ -241,7 +241,8 @@ async fn command_probes_gate_deployments_and_health() {
             argv: vec!["test".into(), "-e".into(), "/www/ready".into()],
         });
         check.interval = Duration::from_secs(1);
-        check.timeout = Duration::from_secs(1);
+        // `docker exec` on a loaded machine can take a second: not a failure here.
+        check.timeout = Duration::from_secs(5);
         s.health_check = Some(check);
     });
     let _cleanup = Cleanup::for_label(LABEL_TEAM, s.team.to_string());

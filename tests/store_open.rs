@@ -204,3 +204,54 @@ fn another_users_store_is_refused() {
     assert!(e.to_string().contains("another user"), "{e}");
     assert_eq!(std::fs::read(&path).unwrap(), before);
 }
+
+/// The store's event log, or the state folder, that belongs to another user is not
+/// used either: refused with an error that names it, and left as it was.
+#[test]
+fn another_users_event_log_or_state_folder_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    a_valid_store(&path);
+    let log = dir.path().join("state.redb.events.log");
+    assert!(log.is_file(), "the store keeps its log beside it");
+    std::os::unix::fs::chown(&log, Some(65534), Some(65534))
+        .expect("giving the file to nobody needs root (CI runs as root)");
+    let before = std::fs::read(&log).unwrap();
+    let e = RedbStore::open(&path).unwrap_err();
+    let message = e.to_string();
+    assert!(message.contains("another user"), "{message}");
+    assert!(message.contains(&log.display().to_string()), "{message}");
+    assert_eq!(std::fs::read(&log).unwrap(), before);
+
+    let state = dir.path().join(".kyozo");
+    std::fs::create_dir(&state).unwrap();
+    std::os::unix::fs::chown(&state, Some(65534), Some(65534)).unwrap();
+    let e = kyozo::safe_fs::create_private_dir(&state).unwrap_err();
+    assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+    assert!(e.to_string().contains("another user"), "{e}");
+}
+
+/// A store knows the file it was made in: reopened, it says so; a copy of it (as a
+/// repository or an archive ships one, even put back at the same path) says it is not.
+#[test]
+fn a_copied_store_says_it_was_not_made_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.redb");
+    a_valid_store(&path);
+    let store = RedbStore::open(&path).unwrap();
+    assert_eq!(store.made_here().unwrap(), Some(true));
+    drop(store);
+
+    let copy = dir.path().join("copy.redb");
+    std::fs::copy(&path, &copy).unwrap();
+    assert_eq!(
+        RedbStore::open(&copy).unwrap().made_here().unwrap(),
+        Some(false)
+    );
+    // The copy put back in place of the original: still a copy.
+    std::fs::rename(&copy, &path).unwrap();
+    assert_eq!(
+        RedbStore::open(&path).unwrap().made_here().unwrap(),
+        Some(false)
+    );
+}

@@ -244,3 +244,229 @@ async fn a_uv_app_answers_as_its_user_and_a_code_edit_keeps_its_dependencies() {
     )
     .await;
 }
+
+/// An HTTPS server on the host for as long as it lives (`openssl s_server`).
+struct TlsServer(std::process::Child);
+
+impl Drop for TlsServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Runs `openssl` in `dir` with `args`, and asserts it succeeded.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("openssl (apt-get install openssl)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA of the test's own (`ca.pem` in `dir`), the part a TLS-intercepting proxy plays,
+/// and an HTTPS server on 127.0.0.1 with a certificate it signed: the server's port.
+fn https_server_of_a_private_ca(dir: &Path) -> (TlsServer, u16) {
+    std::fs::write(
+        dir.join("ca.cnf"),
+        "[req]\ndistinguished_name = dn\nx509_extensions = v3\nprompt = no\n\
+         [dn]\nCN = kyozo test CA\n\
+         [v3]\nbasicConstraints = critical,CA:TRUE\nkeyUsage = critical,keyCertSign,cRLSign\n\
+         subjectKeyIdentifier = hash\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName = IP:127.0.0.1\nextendedKeyUsage = serverAuth\n",
+    )
+    .unwrap();
+    let key = ["-newkey", "rsa:2048", "-nodes", "-days", "2"];
+    openssl(
+        dir,
+        &[
+            &["req", "-x509"][..],
+            &key,
+            &["-keyout", "ca.key", "-out", "ca.pem", "-config", "ca.cnf"],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            &["req"][..],
+            &key[..3],
+            &[
+                "-keyout",
+                "server.key",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("openssl")
+        .current_dir(dir)
+        .args([
+            "s_server",
+            "-quiet",
+            "-www",
+            "-cert",
+            "server.pem",
+            "-key",
+            "server.key",
+        ])
+        .args(["-accept", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = TlsServer(child);
+    // Listening: a plain connection is accepted.
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "openssl s_server did not listen");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    (server, port)
+}
+
+/// `docker build` of `context` on the host's network, as `tag` with the run's label:
+/// whether it succeeded, and its output.
+fn docker_build(context: &Path, tag: &str, cleanup: &Cleanup) -> (bool, String) {
+    let out = std::process::Command::new("docker")
+        .args(["build", "--force-rm", "--network", "host", "--label"])
+        .arg(format!("{}={}", docker::LABEL_TEST_RUN, cleanup.run))
+        .args(["-t", tag])
+        .arg(context)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The JVM reads only its own truststore, not the system's CA bundle: a java build's
+/// steps (maven, gradle and their wrappers) are given one made from the bundle and the
+/// JDK's own CAs. Shown on the generated Dockerfile of a maven project, built on
+/// Debian's JDK: its build stage up to the dependency install, where a private CA has
+/// been added to the image's bundle (as a TLS-intercepting proxy's is), then a JVM that
+/// fetches from an HTTPS server of that CA with the install step's settings. Without
+/// them the same fetch fails on the certificate: the JVM would not have trusted the
+/// bundle by itself.
+#[tokio::test]
+async fn a_java_builds_jvm_trusts_the_system_ca_bundle() {
+    if engine().await.is_none() {
+        return;
+    }
+    let jdk = tokio::task::spawn_blocking(images::jdk).await.unwrap();
+    let cleanup = Cleanup::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (_server, port) = https_server_of_a_private_ca(dir.path());
+
+    let root = dir.path().join("app");
+    copy_dir(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/java-spring-maven"),
+        &root,
+    );
+    let topology = TopologyEngine::new().analyze(&root).unwrap();
+    let images = BaseImages::empty()
+        .set("java", &jdk)
+        .set("maven", &jdk)
+        .set("java-runtime", &jdk);
+    let plan = Planner::new().with_images(images).plan(&topology);
+    assert_eq!(plan.services.len(), 1, "{:?}", plan.recommendations);
+    let ImageSource::Generated { file } = &plan.services[0].source else {
+        panic!("{:?}", plan.services[0].source);
+    };
+    let text = &file.contents;
+    // The settings every JVM step of the build runs with.
+    let trust = text
+        .lines()
+        .find(|l| l.starts_with("RUN ") && l.contains("export JAVA_TOOL_OPTIONS="))
+        .and_then(|l| l.strip_prefix("RUN "))
+        .and_then(|l| l.strip_suffix(" \\"))
+        .unwrap_or_else(|| panic!("no step sets JAVA_TOOL_OPTIONS:\n{text}"));
+    // The build stage before its first COPY, with the private CA in the image's bundle.
+    let mut head = Vec::new();
+    for line in text.lines().take_while(|l| !l.starts_with("COPY ")) {
+        head.push(line.to_string());
+        if line.starts_with("FROM ") {
+            head.push("COPY ca.pem /tmp/ca.pem".into());
+            head.push("RUN cat /tmp/ca.pem >> /etc/ssl/certs/ca-certificates.crt".into());
+        }
+    }
+    let context = dir.path().join("context");
+    std::fs::create_dir_all(&context).unwrap();
+    std::fs::copy(dir.path().join("ca.pem"), context.join("ca.pem")).unwrap();
+    std::fs::write(
+        context.join("Fetch.java"),
+        "public class Fetch { public static void main(String[] a) throws Exception { \
+         try (var in = new java.net.URL(a[0]).openStream()) { \
+         System.out.println(\"fetched over TLS: \" + in.readAllBytes().length + \" bytes\"); } } }\n",
+    )
+    .unwrap();
+    let fetch = format!("java /tmp/Fetch.java https://127.0.0.1:{port}/");
+    let dockerfile = |run: &str| {
+        format!(
+            "{}\nCOPY Fetch.java /tmp/Fetch.java\nRUN {run}\n",
+            head.join("\n")
+        )
+    };
+
+    let tag = format!("kyozo-test/java-trust:{}", cleanup.run);
+    std::fs::write(
+        context.join("Dockerfile"),
+        dockerfile(&format!("{trust} && {fetch}")),
+    )
+    .unwrap();
+    let (trusted, output) = docker_build(&context, &tag, &cleanup);
+    assert!(
+        trusted && output.contains("fetched over TLS"),
+        "the build's JVM did not trust the bundle's CA:\n{output}"
+    );
+
+    std::fs::write(context.join("Dockerfile"), dockerfile(&fetch)).unwrap();
+    let (plain, output) = docker_build(&context, &format!("{tag}-plain"), &cleanup);
+    assert!(
+        !plain && output.contains("PKIX path building failed"),
+        "without the build's settings the JVM should refuse the private CA:\n{output}"
+    );
+    let _ = std::process::Command::new("docker")
+        .args(["rmi", "-f", &tag])
+        .output();
+}

@@ -19,7 +19,7 @@ use futures_util::stream::BoxStream;
 
 pub use breaker::{CircuitBreaker, CircuitState};
 pub use context::fingerprint;
-pub use docker::{DockerBackend, MIN_API_VERSION};
+pub use docker::{DEFAULT_BUILD_STALL, DockerBackend, MIN_API_VERSION};
 pub use memory::MemoryBackend;
 
 /// The label every container and image Kyozo makes carries, with value `kyozo`.

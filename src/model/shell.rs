@@ -20,6 +20,7 @@ pub fn shell_quote(word: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::shell_quote;
 
@@ -31,5 +32,25 @@ mod tests {
         assert_eq!(shell_quote("it's"), "'it'\\''s'");
         assert_eq!(shell_quote("a\\"), "'a\\'");
         assert_eq!(shell_quote("$(id)`x`"), "'$(id)`x`'");
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Two quoted words on a command line reach the program as exactly those two
+        /// arguments, byte for byte, whatever they hold (quotes, `$`, backquotes,
+        /// backslashes, globs, newlines, spaces; not NUL, which no argument can hold),
+        /// as the POSIX shell parses them.
+        #[test]
+        fn a_quoted_word_reaches_the_program_unchanged(
+            a in "[^\\x00]{0,24}",
+            b in prop_oneof!["[ -~\n\t]{0,24}", "[$`'\"\\*?~ ]{0,12}"],
+        ) {
+            let line = format!("printf '[%s]' {} {}", shell_quote(&a), shell_quote(&b));
+            let out = std::process::Command::new("sh").arg("-c").arg(&line).output().unwrap();
+            prop_assert!(out.status.success(), "{line}");
+            prop_assert_eq!(String::from_utf8_lossy(&out.stdout).into_owned(), format!("[{a}][{b}]"));
+        }
     }
 }

@@ -247,10 +247,48 @@ impl EdgeProxy {
         service: &ServiceInstance,
         upstreams: &BTreeMap<u16, Vec<u16>>,
     ) -> Result<()> {
+        let _held = self.lock().await?;
+        self.route_held(backend, service, upstreams).await
+    }
+
+    /// Takes the proxy's lock: an exclusive `flock` on `edge.lock` in its admin folder,
+    /// held until the file is dropped. Every program that routes through the proxy
+    /// (another `kyozo`, another task of this one) changes it one at a time, so one
+    /// that removes the proxy with its last route never does so while another adds
+    /// one (which would go with the container, or find it half removed).
+    async fn lock(&self) -> Result<std::fs::File> {
+        self.validate()?;
+        let dir = self.admin_dir();
+        let io = |what: &str, e: std::io::Error| {
+            edge_error(format!("cannot {what} {}: {e}", dir.display()))
+        };
+        if self.dir.is_none() {
+            crate::safe_fs::create_private_dir(&default_base()).map_err(|e| io("create", e))?;
+        }
+        crate::safe_fs::create_private_dir(&dir).map_err(|e| io("create", e))?;
+        let path = dir.join("edge.lock");
+        tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+            let file = crate::safe_fs::open_private(&path, true)?;
+            #[cfg(unix)]
+            rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)?;
+            Ok(file)
+        })
+        .await
+        .map_err(|e| edge_error(format!("the lock of {} was not taken: {e}", dir.display())))?
+        .map_err(|e| io("lock", e))
+    }
+
+    /// [`route`](Self::route), the lock held.
+    async fn route_held(
+        &self,
+        backend: &dyn ContainerBackend,
+        service: &ServiceInstance,
+        upstreams: &BTreeMap<u16, Vec<u16>>,
+    ) -> Result<()> {
         let carried: Vec<&PortMapping> =
             service.ports.iter().filter(|p| Self::carries(p)).collect();
         if carried.is_empty() {
-            return self.unroute(backend, service.id, false).await;
+            return self.unroute_held(backend, service.id, false).await;
         }
         self.ensure(backend).await?;
         for port in &carried {
@@ -319,6 +357,17 @@ impl EdgeProxy {
     /// Removes the service's routes; with `last_goes`, removes the proxy too when no
     /// route is left in it (of any program).
     pub(crate) async fn unroute(
+        &self,
+        backend: &dyn ContainerBackend,
+        service: ServiceId,
+        last_goes: bool,
+    ) -> Result<()> {
+        let _held = self.lock().await?;
+        self.unroute_held(backend, service, last_goes).await
+    }
+
+    /// [`unroute`](Self::unroute), the lock held.
+    async fn unroute_held(
         &self,
         backend: &dyn ContainerBackend,
         service: ServiceId,

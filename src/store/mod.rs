@@ -299,6 +299,15 @@ pub trait Store: Send + Sync + fmt::Debug {
         member: MemberId,
         service: ServiceId,
     ) -> StoreResult<bool>;
+
+    /// Whether the store is still where it was made, for a store kept in a file:
+    /// `Some(false)` when the file is a copy of another (see
+    /// [`RedbStore::made_here`](crate::store::RedbStore::made_here)), `None` when the
+    /// store does not say (the default: a store in memory, or one that does not
+    /// record it).
+    fn made_here(&self) -> StoreResult<Option<bool>> {
+        Ok(None)
+    }
 }
 
 /// Conveniences for every [`Store`].

@@ -71,7 +71,7 @@ pub async fn http_answer(port: u16, path: &str) -> String {
         let request = request.clone();
         let got = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
             let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-            s.set_read_timeout(Some(std::time::Duration::from_secs(2)))?;
+            s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
             s.write_all(request.as_bytes())?;
             let mut out = String::new();
             s.read_to_string(&mut out)?;

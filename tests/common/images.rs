@@ -1,6 +1,6 @@
 //! Debian images for the tests, made without a registry and kept by their tags: the
 //! runtimes (python3, python3-venv, node, redis-server: `tests/support/debian-image.sh`),
-//! Go's toolchain, and a redis and a postgres to run as backing services
+//! Go's toolchain, a JDK, and a redis and a postgres to run as backing services
 //! (`tests/support/redis-image.sh`, `tests/support/postgres-image.sh`).
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
@@ -87,4 +87,14 @@ pub fn postgres() -> String {
     static MADE: std::sync::Once = std::sync::Once::new();
     MADE.call_once(|| make("postgres-image.sh", &[POSTGRES]));
     POSTGRES.to_string()
+}
+
+/// Debian's JDK (openjdk-17-jdk-headless), for what a java build's JVM does.
+pub const JDK: &str = "kyozo-test/debian-jdk:1";
+
+/// Makes [`JDK`] once per process (a minute or two the first time on a machine).
+pub fn jdk() -> String {
+    static MADE: std::sync::Once = std::sync::Once::new();
+    MADE.call_once(|| make("debian-image.sh", &[JDK, "openjdk-17-jdk-headless"]));
+    JDK.to_string()
 }

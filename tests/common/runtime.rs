@@ -101,7 +101,7 @@ pub async fn event_within(
 /// `GET /` on 127.0.0.1:`port` (HTTP/1.0, so the answer ends with the connection).
 pub fn get(port: u16) -> std::io::Result<String> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
     s.write_all(b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n")?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;

@@ -53,6 +53,25 @@ pub(crate) fn edge_proxy(image: Option<&str>) -> kyozo::runtime::EdgeProxy {
     }
 }
 
+/// How long a build may print nothing before it is given up: `KYOZO_BUILD_STALL`
+/// (`90s`, `10m`, `1h`), else the library's default
+/// ([`kyozo::backend::DEFAULT_BUILD_STALL`], ten minutes).
+fn build_stall() -> anyhow::Result<Option<Duration>> {
+    let Some(text) = std::env::var("KYOZO_BUILD_STALL")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    else {
+        return Ok(None);
+    };
+    match crate::ops::stretch(text.trim()) {
+        Some(seconds) if seconds > 0 => Ok(Some(Duration::from_secs(seconds.unsigned_abs()))),
+        _ => anyhow::bail!(
+            "KYOZO_BUILD_STALL takes a duration (90s, 10m, 1h), not {:?}",
+            kyozo::text::terminal_safe(&text)
+        ),
+    }
+}
+
 /// The folder `dir` (canonical) and the state file of it: `--state`, else
 /// `DIR/.kyozo/state.redb`. Nothing is created.
 pub(crate) fn state_path(g: &Global, dir: &Path) -> anyhow::Result<(PathBuf, PathBuf)> {
@@ -93,10 +112,14 @@ impl Local {
             );
         }
         // The engine before anything is written: without one, nothing is left behind.
-        let backend: Arc<dyn kyozo::backend::ContainerBackend> =
-            Arc::new(kyozo::backend::DockerBackend::connect().await.context(
-                "cannot reach the Docker Engine (DOCKER_HOST, else /var/run/docker.sock)",
-            )?);
+        let stall = build_stall()?;
+        let mut docker = kyozo::backend::DockerBackend::connect()
+            .await
+            .context("cannot reach the Docker Engine (DOCKER_HOST, else /var/run/docker.sock)")?;
+        if let Some(stall) = stall {
+            docker = docker.with_build_stall_timeout(stall);
+        }
+        let backend: Arc<dyn kyozo::backend::ContainerBackend> = Arc::new(docker);
         // A state that exists before this command: it may have come with the folder.
         let existed = std::fs::symlink_metadata(&state).is_ok();
         if let Some(parent) = state.parent() {
@@ -383,6 +406,14 @@ fn warn_if_from_elsewhere(kyozo: &Kyozo, root: &Path, state: &Path) -> anyhow::R
             }
         }
     }
+    let state_text = kyozo::text::terminal_safe(&state.display().to_string()).into_owned();
+    // A copy of a state (shipped with a repository, even one made for the very path it
+    // was cloned to) is another file than the one it was made in.
+    if store.made_here()? != Some(true) {
+        eprintln!(
+            "kyozo: warning: the state file {state_text} is a copy: it was not made in this file on this machine (it came with the folder, from an archive or from elsewhere), so what it says ran and the settings it keeps are someone else's. Kyozo uses it as it is; remove it, or give --state, to start afresh"
+        );
+    }
     if !roots.is_empty() && !roots.iter().any(|r| r == root) {
         roots.sort();
         roots.dedup();
@@ -392,8 +423,7 @@ fn warn_if_from_elsewhere(kyozo: &Kyozo, root: &Path, state: &Path) -> anyhow::R
             .map(|r| kyozo::text::terminal_safe(&r.display().to_string()).into_owned())
             .collect();
         eprintln!(
-            "kyozo: warning: the state file {} was not made for this folder (it was made for {}): it comes from elsewhere, perhaps with the folder itself. Kyozo uses it as it is; remove it, or give --state, to start afresh",
-            kyozo::text::terminal_safe(&state.display().to_string()),
+            "kyozo: warning: the state file {state_text} was not made for this folder (it was made for {}): it comes from elsewhere, perhaps with the folder itself. Kyozo uses it as it is; remove it, or give --state, to start afresh",
             made_for.join(", ")
         );
     }

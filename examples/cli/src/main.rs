@@ -555,6 +555,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "plan": plan,
                     "options": options,
                     "written": written,
+                    "warnings": topology.warnings,
                 }))?
             } else {
                 let mut text = render::options(&options);
@@ -562,6 +563,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 text
             };
             render::print(&out);
+            if !json {
+                render::print_warnings(&topology);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Up {

@@ -175,24 +175,28 @@ pub(crate) fn health_word(h: HealthStatus) -> &'static str {
     }
 }
 
-/// `--since`: a stretch back from now (`30s`, `10m`, `2h`, `1d`) or a time.
-fn since(text: &str) -> anyhow::Result<i64> {
-    let now = kyozo::model::Timestamp::now().as_millis() / 1000;
+/// A stretch of time (`30s`, `10m`, `2h`, `1d`), in seconds.
+pub(crate) fn stretch(text: &str) -> Option<i64> {
     let split = text
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(text.len());
     let (n, unit) = text.split_at(split);
-    if let Ok(n) = n.parse::<i64>() {
-        let seconds = match unit {
-            "s" => Some(1),
-            "m" => Some(60),
-            "h" => Some(3600),
-            "d" => Some(86_400),
-            _ => None,
-        };
-        if let Some(s) = seconds {
-            return Ok(now.saturating_sub(n.saturating_mul(s)));
-        }
+    let n = n.parse::<i64>().ok()?;
+    let unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return None,
+    };
+    Some(n.saturating_mul(unit))
+}
+
+/// `--since`: a stretch back from now (`30s`, `10m`, `2h`, `1d`) or a time.
+fn since(text: &str) -> anyhow::Result<i64> {
+    let now = kyozo::model::Timestamp::now().as_millis() / 1000;
+    if let Some(seconds) = stretch(text) {
+        return Ok(now.saturating_sub(seconds));
     }
     let at: kyozo::model::Timestamp = text.parse().map_err(|_| {
         anyhow::anyhow!(

@@ -13,6 +13,19 @@ pub(crate) fn print(s: &str) {
     let _ = std::io::stdout().lock().write_all(s.as_bytes());
 }
 
+/// The analysis's warnings (a manifest that does not parse, a compose key Kyozo does
+/// not apply...) on stderr, one `warning:` line each: what `plan` and `up` build from
+/// is never silently less than the folder asked for.
+pub(crate) fn print_warnings(t: &Topology) {
+    let style = crate::show::Style::stderr();
+    for w in &t.warnings {
+        eprintln!("{} {}", style.yellow("warning:"), safe(w));
+    }
+    if !t.warnings.is_empty() {
+        eprintln!();
+    }
+}
+
 fn sourced(s: &Option<Sourced<String>>) -> Value {
     match s {
         Some(s) => json!({ "value": s.value, "source": s.source }),

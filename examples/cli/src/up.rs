@@ -51,6 +51,7 @@ pub(crate) async fn up(
         text.push_str(&render::plan_services(&plan, &planner)?);
         text.push_str("\n--dry-run: nothing was built or started.\n");
         render::print(&text);
+        render::print_warnings(&topology);
         print_recommendations(&plan);
         return Ok(ExitCode::SUCCESS);
     }
@@ -84,6 +85,7 @@ pub(crate) async fn up(
     if plan.services.is_empty() && plan.backing.is_empty() {
         return Ok(nothing_to_run(&local.root, &plan));
     }
+    render::print_warnings(&topology);
     print_recommendations(&plan);
     // A service the analysis is unsure of is not built unless asked.
     let unsure: Vec<&kyozo::topology::TopologyService> = topology

@@ -63,8 +63,10 @@ async fn the_edge_proxy_keeps_the_port_answering_through_up_scale_and_rollback()
     write_site(&dir, "version 1");
     let root = dir.to_str().unwrap();
     let _edge = docker::Cleanup::for_label(LABEL_EDGE, common::edge_name());
+    // A free host port (this machine's 8080 may be taken); `up` remembers it.
+    let port = common::free_port();
 
-    ok(&["up", root]);
+    ok(&["up", root, "--port", &format!("site={port}")]);
     let team = {
         let kyozo = kyozo::Kyozo::builder()
             .state_file(dir.join(".kyozo/state.redb"))
@@ -74,14 +76,14 @@ async fn the_edge_proxy_keeps_the_port_answering_through_up_scale_and_rollback()
         teams[0].id.to_string()
     };
     let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team);
-    assert_eq!(get(8080).unwrap(), "version 1");
+    assert_eq!(get(port).unwrap(), "version 1");
     let ps: serde_json::Value = serde_json::from_str(&ok(&["-C", root, "ps", "--json"])).unwrap();
     let ports = &ps["services"][0]["ports"];
-    assert_eq!(ports[0]["host"], 8080, "{ps}");
+    assert_eq!(ports[0]["host"], port, "{ps}");
     assert_eq!(ports[0]["host_ip"], "0.0.0.0", "{ps}");
 
     // A client polls the address while the folder changes, scales and rolls back.
-    let poller = Poller::start(8080);
+    let poller = Poller::start(port);
     std::thread::sleep(Duration::from_millis(300));
     write_site(&dir, "version 2");
     let (code, out, err) = kyozo(&["up", root]);
@@ -98,9 +100,89 @@ async fn the_edge_proxy_keeps_the_port_answering_through_up_scale_and_rollback()
 
     // `down` takes the route away, and the proxy with its last route.
     ok(&["-C", root, "down"]);
-    assert!(get(8080).is_err(), "nothing answers on 8080 after down");
+    assert!(get(port).is_err(), "nothing answers on {port} after down");
     assert!(
         !exists(LABEL_EDGE, &common::edge_name()),
+        "the proxy went with its last route"
+    );
+}
+
+/// An address of this host other than the loopback (the first `hostname -I` gives).
+fn another_address() -> std::net::IpAddr {
+    let out = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+        .find(|a| a.is_ipv4() && !a.is_loopback())
+        .expect("a non-loopback IPv4 address of this host")
+}
+
+/// A compose file that publishes `127.0.0.1:PORT:8080`: `up` publishes it there and
+/// only there (the edge proxy listens on 127.0.0.1), `ps --json` says so from the same
+/// value, and another address of the host gets no connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_port_published_on_127_0_0_1_answers_there_only() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    docker::busybox(&engine).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("local-only");
+    std::fs::create_dir(&dir).unwrap();
+    write_site(&dir, "only here");
+    let port = common::free_port();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        format!("services:\n  site:\n    build: .\n    ports: [\"127.0.0.1:{port}:8080\"]\n"),
+    )
+    .unwrap();
+    let root = dir.to_str().unwrap();
+    // A proxy of its own: the other test here removes its proxy with its last route,
+    // and checks that it went.
+    let edge = format!("{}-local", common::edge_name());
+    let _edge = docker::Cleanup::for_label(LABEL_EDGE, edge.clone());
+    let run = |args: &[&str]| {
+        let out = common::command()
+            .env("KYOZO_EDGE_NAME", &edge)
+            .args(args)
+            .output()
+            .unwrap();
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (
+            out.status.code().unwrap_or(-1),
+            text(&out.stdout),
+            text(&out.stderr),
+        )
+    };
+    let (code, out, err) = run(&["up", root]);
+    let team = {
+        let kyozo = kyozo::Kyozo::builder()
+            .state_file(dir.join(".kyozo/state.redb"))
+            .build()
+            .unwrap();
+        kyozo.store().teams().unwrap()[0].id.to_string()
+    };
+    let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team);
+    assert_eq!(code, 0, "{err}\n{out}");
+    assert_eq!(get(port).unwrap(), "only here");
+    let (code, ps, err) = run(&["-C", root, "ps", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let ps: serde_json::Value = serde_json::from_str(&ps).unwrap();
+    let ports = &ps["services"][0]["ports"];
+    assert_eq!(ports[0]["host"], port, "{ps}");
+    assert_eq!(ports[0]["host_ip"], "127.0.0.1", "{ps}");
+    let elsewhere = std::net::SocketAddr::new(another_address(), port);
+    assert!(
+        std::net::TcpStream::connect_timeout(&elsewhere, Duration::from_secs(5)).is_err(),
+        "{elsewhere} accepted a connection"
+    );
+    let (code, _, err) = run(&["-C", root, "down"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        !exists(LABEL_EDGE, &edge),
         "the proxy went with its last route"
     );
 }

@@ -268,3 +268,58 @@ fn trust_plugin_lets_a_plugin_override_and_the_rival_is_shown() {
         "{err}"
     );
 }
+
+/// What a plugin says (its stack, framework and start command, its evidence, what it
+/// logs, its panic message) reaches the terminal escaped, never raw, whether its claim
+/// is the service or a rival of a built-in's; `--json` keeps the values as they were.
+#[test]
+fn a_plugins_strings_reach_the_terminal_escaped() {
+    let hostile = plugins::plugin("hostile");
+    const STACK: &str = "stack\x1b]52;c;ZXZpbA==\x07\u{9b}31m";
+    for with_builtin in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("hostile.txt"), "ansi").unwrap();
+        if with_builtin {
+            std::fs::write(dir.path().join("index.html"), "<h1>hi</h1>").unwrap();
+        }
+        let args = ["analyze", s(dir.path()), "--plugin", s(&hostile)];
+        let (code, out, err) = kyozo(&args);
+        assert_eq!(code, 0, "{err}");
+        let what = format!("analyze (a built-in too: {with_builtin})");
+        common::assert_clean(&what, out.as_bytes(), err.as_bytes());
+        // Shown, escaped: the stack, and the evidence with its forged line.
+        assert!(
+            out.contains("stack\\x1b]52;c;ZXZpbA==\\x07"),
+            "{what}: {out}"
+        );
+        assert!(
+            out.contains("reason \\x1b]52;c;ZXZpbA==\\x07"),
+            "{what}: {out}"
+        );
+
+        let (code, out, err) = kyozo(&[&args[..], &["--json"]].concat());
+        assert_eq!(code, 0, "{err}");
+        common::assert_clean(&format!("{what} --json"), b"", err.as_bytes());
+        let doc = json(&out);
+        let service = &doc["services"][0];
+        let claim = if with_builtin {
+            assert_eq!(service["language"], "static", "{doc:#}");
+            &service["rivals"][0]
+        } else {
+            service
+        };
+        assert_eq!(claim["language"], STACK, "{doc:#}");
+        assert_eq!(
+            claim["evidence"][0]["reason"], "reason \x1b]52;c;ZXZpbA==\x07\x1b[2K\rkyozo: fine",
+            "{doc:#}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hostile.txt"), "ansi-panic").unwrap();
+    let args = ["analyze", s(dir.path()), "--plugin", s(&hostile)];
+    let (code, out, err) = kyozo(&args);
+    assert_eq!(code, 0, "{err}");
+    common::assert_clean("a panicking plugin", out.as_bytes(), err.as_bytes());
+    assert!(err.contains("boom \\x1b]52;c;ZXZpbA==\\x07"), "{err}");
+}

@@ -129,8 +129,24 @@ async fn a_new_state_is_private_and_one_from_elsewhere_is_warned_about() {
         "a state from elsewhere is warned about: {err}"
     );
     assert!(err.contains(&dir.display().to_string()), "{err}");
+    assert!(err.contains("is a copy"), "{err}");
     // The state folder that came with it is made private.
     assert_eq!(mode(&copy.join(".kyozo")), 0o700);
+
+    // A state made for the very path it lands at (a repository can ship one for the
+    // path it knows it will be cloned to): a copy all the same, and said so. Here: the
+    // first folder's own state, replaced by a copy of itself.
+    let (code, _, err) = kyozo(&["ps", "-C", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("warning"), "its own state: {err}");
+    let own = state.join("state.redb");
+    let copied = state.join("copied");
+    std::fs::copy(&own, &copied).unwrap();
+    std::fs::rename(&copied, &own).unwrap();
+    let (code, _, err) = kyozo(&["ps", "-C", dir.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("is a copy"), "{err}");
+    assert!(!err.contains("was not made for this folder"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

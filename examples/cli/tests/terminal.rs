@@ -7,44 +7,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
+use common::assert_clean;
 
 use std::path::{Path, PathBuf};
-
-/// Bytes a terminal acts on: C0 controls but `\n` and `\t`, and DEL. (C1 controls are
-/// two bytes in UTF-8, 0xC2 0x80..0x9F: looked for too.)
-fn controls(bytes: &[u8]) -> Vec<(usize, u8)> {
-    let mut found: Vec<(usize, u8)> = bytes
-        .iter()
-        .enumerate()
-        .filter(|(_, b)| (**b < 0x20 && **b != b'\n' && **b != b'\t') || **b == 0x7f)
-        .map(|(i, b)| (i, *b))
-        .collect();
-    found.extend(
-        bytes
-            .windows(2)
-            .enumerate()
-            .filter(|(_, w)| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]))
-            .map(|(i, w)| (i, w[1])),
-    );
-    found
-}
 
 /// Runs `kyozo ARGS` (no colours); its exit code, stdout and stderr as bytes.
 fn run(args: &[&str]) -> (i32, Vec<u8>, Vec<u8>) {
     let out = common::command().args(args).output().unwrap();
     (out.status.code().unwrap_or(-1), out.stdout, out.stderr)
-}
-
-/// Asserts that neither stream carries a byte a terminal acts on.
-fn assert_clean(what: &str, stdout: &[u8], stderr: &[u8]) {
-    for (stream, bytes) in [("stdout", stdout), ("stderr", stderr)] {
-        let bad = controls(bytes);
-        assert!(
-            bad.is_empty(),
-            "{what}: {stream} carries control bytes {bad:?}:\n{}",
-            String::from_utf8_lossy(bytes)
-        );
-    }
 }
 
 const API: &str = "api\x1b]52;c;aGk=\x07";
@@ -238,4 +208,51 @@ async fn logs_of_a_hostile_container_are_escaped() {
     );
     let (code, _, err) = run(&["--state", s(&state), "-C", s(&dir), "down"]);
     assert_eq!(code, 0, "{}", String::from_utf8_lossy(&err));
+}
+
+/// A compose file's keys Kyozo does not apply (privileges, host namespaces, devices,
+/// host mounts) are named by `analyze`, `plan` and `up --dry-run` alike (what `up`
+/// runs is never silently less than the file asked for), never with a `.env` value.
+#[test]
+fn dropped_compose_keys_are_named_by_every_command_that_plans() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::write(dir.join(".env"), "SECRET_CAP=hunter2-secret\n").unwrap();
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  web:\n    image: busybox\n    privileged: true\n    cap_add: [\"${SECRET_CAP}\"]\n    devices: [\"/dev/sda:/dev/sda\"]\n    network_mode: host\n    volumes: [\"/:/host\"]\n",
+    )
+    .unwrap();
+    for args in [
+        vec!["analyze", s(dir)],
+        vec!["plan", "--dry-run", s(dir)],
+        vec!["plan", "--dry-run", "--json", s(dir)],
+        vec!["up", "--dry-run", s(dir)],
+    ] {
+        let (code, out, err) = run(&args);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out),
+            String::from_utf8_lossy(&err)
+        );
+        assert_eq!(code, 0, "{args:?}: {all}");
+        for key in [
+            "privileged",
+            "cap_add",
+            "devices",
+            "network_mode",
+            "volumes",
+        ] {
+            let named = format!("services.web.{key}");
+            assert!(
+                all.lines()
+                    .any(|l| l.contains(&named) && l.contains("does not apply")),
+                "{args:?} does not name {key}:\n{all}"
+            );
+        }
+        assert!(
+            !all.contains("hunter2"),
+            "{args:?} shows a .env value:\n{all}"
+        );
+    }
 }

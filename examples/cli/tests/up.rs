@@ -20,6 +20,8 @@ mod docker;
 mod files;
 #[path = "../../../tests/common/images.rs"]
 mod images;
+#[path = "../../../tests/common/proxy.rs"]
+mod proxy;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -553,6 +555,139 @@ fn events_of(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// `up` killed in the middle of a build (SIGKILL while a step runs): the build stops
+/// with it, and `kyozo down` leaves nothing of it on the engine (no labelled image,
+/// container, network or volume).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_interrupted_by_a_kill_leaves_nothing_after_down() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    let images = tokio::task::spawn_blocking(image_args).await.unwrap();
+    let runtimes = images::RUNTIMES;
+    let tmp = tempfile::tempdir().unwrap();
+    // The long step names this test's folder, so that its container is told apart.
+    let marker = format!("sleep 30 # {}", tmp.path().display());
+    let dir = folder(
+        tmp.path(),
+        "interrupted",
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM {runtimes}\nRUN echo a first step\nRUN {marker}\nCMD [\"sleep\", \"1000\"]\n"
+            ),
+        )],
+    );
+    let mut up: Vec<&str> = vec!["up", dir.to_str().unwrap()];
+    up.extend(images.iter().map(String::as_str));
+    let mut child = common::command()
+        .args(&up)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let step_runs = || {
+        let out = Command::new("docker")
+            .args(["ps", "--no-trunc", "--format", "{{.Command}}"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains(&marker)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !step_runs() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the long step never ran"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "up ended before the step"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let team = team_of(&dir.join(".kyozo/state.redb"));
+    let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
+    // The engine stops the build its client left.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while step_runs() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the engine still runs the abandoned build"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    ok(&dir, &["down"]);
+    assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
+}
+
+/// `kyozo` in `dir` with `KYOZO_BUILD_STALL=stall`: exit code and stderr.
+fn with_stall(dir: &Path, stall: &str, args: &[&str]) -> (i32, String) {
+    let out = common::command()
+        .current_dir(dir)
+        .env("KYOZO_BUILD_STALL", stall)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A build that prints nothing for `KYOZO_BUILD_STALL` is given up and `up` says so
+/// (the engine that hangs mid-build); a value that is not a duration is refused before
+/// anything is made.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_that_prints_nothing_for_kyozo_build_stall_is_given_up() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    let images = tokio::task::spawn_blocking(image_args).await.unwrap();
+    let runtimes = images::RUNTIMES;
+    let tmp = tempfile::tempdir().unwrap();
+    let quiet = folder(
+        tmp.path(),
+        "quiet",
+        &[(
+            "Dockerfile",
+            &format!(
+                "FROM {runtimes}\nRUN echo starting the quiet step && sleep 120\nCMD [\"sleep\", \"1000\"]\n"
+            ),
+        )],
+    );
+    let mut up: Vec<&str> = vec!["up"];
+    up.extend(images.iter().map(String::as_str));
+
+    let (code, err) = with_stall(&quiet, "soon", &up);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("KYOZO_BUILD_STALL takes a duration (90s, 10m, 1h), not \"soon\""),
+        "{err}"
+    );
+    assert!(!quiet.join(".kyozo").exists(), "nothing made: {err}");
+
+    let started = std::time::Instant::now();
+    // Long enough for the step's container to start and print under load; far shorter
+    // than the step.
+    let (code, err) = with_stall(&quiet, "15s", &up);
+    let took = started.elapsed();
+    let team = team_of(&quiet.join(".kyozo/state.redb"));
+    let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("quiet failed at the build step"), "{err}");
+    assert!(err.contains("did not finish within 15 s"), "{err}");
+    assert!(
+        err.contains("starting the quiet step"),
+        "its last line: {err}"
+    );
+    // Given up at the stall, not at the end of the step.
+    assert!(took < std::time::Duration::from_secs(100), "{took:?}");
+    ok(&quiet, &["down"]);
+    assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
     let Some(engine) = docker::engine().await else {
@@ -668,17 +803,10 @@ async fn a_failed_build_and_a_crashing_service_say_where_and_why() {
     assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
 }
 
-/// A service that was ready when deployed but no longer runs when `up` ends (here its
-/// container is killed while `up` waits for the next service: as when the container
-/// or the engine dies mid-way) makes `up` exit 1, saying which service and what state,
-/// never "Up:".
-#[tokio::test(flavor = "multi_thread")]
-async fn up_fails_when_a_service_is_down_at_the_end() {
-    let Some(engine) = docker::engine().await else {
-        return;
-    };
-    let busybox = docker::busybox(&engine).await;
-    // A web server that starts listening after $DELAY seconds.
+/// The image of a web server on 8472 that starts listening after `$DELAY` seconds
+/// (kept by its tag, built once).
+async fn httpd_later(engine: &kyozo::backend::DockerBackend) -> &'static str {
+    let busybox = docker::busybox(engine).await;
     let context = tempfile::tempdir().unwrap();
     std::fs::write(
         context.path().join("Dockerfile"),
@@ -694,12 +822,32 @@ async fn up_fails_when_a_service_is_down_at_the_end() {
     spec.tag = image.into();
     spec.labels = BTreeMap::from([("dev.kyozo.test-image".to_string(), "1".to_string())]);
     engine.build_image(&spec, &mut |_| {}).await.unwrap();
+    image
+}
+
+/// A folder of two services of [`httpd_later`]: `first`, then `second` (which takes 8 s
+/// to listen, published on a free host port).
+fn two_servers(tmp: &Path, name: &str, image: &str, first: &str, second: &str) -> PathBuf {
+    let port = common::free_port();
     let compose = format!(
-        "services:\n  victim:\n    image: {image}\n  slow:\n    image: {image}\n    environment:\n      DELAY: \"4\"\n    ports: [\"8472:8472\"]\n    depends_on: [victim]\n"
+        "services:\n  {first}:\n    image: {image}\n  {second}:\n    image: {image}\n    environment:\n      DELAY: \"8\"\n    ports: [\"{port}:8472\"]\n    depends_on: [{first}]\n"
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = folder(tmp.path(), "dying", &[("compose.yaml", &compose)]);
-    let mut up = common::command()
+    folder(tmp, name, &[("compose.yaml", &compose)])
+}
+
+/// Runs `kyozo up` in `dir` with `env`; once `waiting` says it waits for its health,
+/// calls `meanwhile`. Its exit status, stdout and stderr.
+fn up_with(
+    dir: &Path,
+    env: &[(&str, &str)],
+    waiting: &str,
+    meanwhile: impl FnOnce(&str),
+) -> (std::process::ExitStatus, String, String) {
+    let mut up = common::command();
+    for (k, v) in env {
+        up.env(k, v);
+    }
+    let mut up = up
         .args(["up", dir.to_str().unwrap()])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -712,31 +860,46 @@ async fn up_fails_when_a_service_is_down_at_the_end() {
         s
     });
     let mut err = String::new();
-    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(up.stderr.take().unwrap()));
-    for line in lines.by_ref() {
+    let mut meanwhile = Some(meanwhile);
+    let lines = std::io::BufRead::lines(std::io::BufReader::new(up.stderr.take().unwrap()));
+    for line in lines {
         let line = line.unwrap();
         err.push_str(&line);
         err.push('\n');
-        if line.starts_with("slow ") && line.contains("waiting until") {
-            let ids = Command::new("docker")
-                .args(["ps", "-q", "--filter", "name=kyozo-victim"])
-                .output()
-                .unwrap();
-            let ids = String::from_utf8(ids.stdout).unwrap();
-            assert!(!ids.trim().is_empty(), "victim runs:\n{err}");
-            for id in ids.split_whitespace() {
-                let killed = Command::new("docker").args(["kill", id]).output().unwrap();
-                assert!(killed.status.success());
+        if line.starts_with(&format!("{waiting} ")) && line.contains("waiting until") {
+            if let Some(f) = meanwhile.take() {
+                f(&err);
             }
-            break;
         }
     }
-    for line in lines {
-        err.push_str(&line.unwrap());
-        err.push('\n');
-    }
     let status = up.wait().unwrap();
-    let out = reader.join().unwrap();
+    assert!(meanwhile.is_none(), "{waiting} never waited:\n{err}");
+    (status, reader.join().unwrap(), err)
+}
+
+/// A service that was ready when deployed but no longer runs when `up` ends (here its
+/// container is killed while `up` waits for the next service: as when the container
+/// dies mid-way) makes `up` exit 1, saying which service and what state, never "Up:".
+#[tokio::test(flavor = "multi_thread")]
+async fn up_fails_when_a_service_is_down_at_the_end() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    let image = httpd_later(&engine).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = two_servers(tmp.path(), "dying", image, "victim", "slow");
+    let (status, out, err) = up_with(&dir, &[], "slow", |err| {
+        let ids = Command::new("docker")
+            .args(["ps", "-q", "--filter", "name=kyozo-victim"])
+            .output()
+            .unwrap();
+        let ids = String::from_utf8(ids.stdout).unwrap();
+        assert!(!ids.trim().is_empty(), "victim runs:\n{err}");
+        for id in ids.split_whitespace() {
+            let killed = Command::new("docker").args(["kill", id]).output().unwrap();
+            assert!(killed.status.success());
+        }
+    });
     let team = team_of(&dir.join(".kyozo/state.redb"));
     let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
     assert!(out.contains("0/1"), "the summary says it:\n{out}\n{err}");
@@ -748,5 +911,35 @@ async fn up_fails_when_a_service_is_down_at_the_end() {
     );
     ok(&dir, &["down"]);
     assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
-    let _ = Command::new("docker").args(["rmi", image]).output();
+}
+
+/// The engine goes away while `up` waits for a service (`up` reaches it through a
+/// socket proxy the test stops, closing every connection): `up` exits 1 and says the
+/// engine could not be reached, never "Up:"; `down`, with the engine back, removes
+/// what it made.
+#[tokio::test(flavor = "multi_thread")]
+async fn up_fails_when_the_engine_goes_away_mid_way() {
+    let Some(engine) = docker::engine().await else {
+        return;
+    };
+    let image = httpd_later(&engine).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = two_servers(tmp.path(), "orphaned", image, "steady", "late");
+    let socket = tmp.path().join("engine.sock");
+    let proxy = proxy::Proxy::start(&socket);
+    let host = format!("unix://{}", socket.display());
+    let at = dir.clone();
+    let (status, out, err) = tokio::task::spawn_blocking(move || {
+        up_with(&at, &[("DOCKER_HOST", &host)], "late", |_| proxy.down())
+    })
+    .await
+    .unwrap();
+    let team = team_of(&dir.join(".kyozo/state.redb"));
+    let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
+    eprintln!("stdout:\n{out}\nstderr:\n{err}");
+    assert_eq!(status.code(), Some(1), "up exits 1:\n{out}\n{err}");
+    assert!(!out.contains("Up:"), "{out}");
+    assert!(err.contains("engine"), "says the engine is gone:\n{err}");
+    ok(&dir, &["down"]);
+    assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
 }

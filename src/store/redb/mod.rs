@@ -143,7 +143,7 @@ impl RedbStoreBuilder {
         // left exactly as it is.
         peek_schema(&path)?;
         let db = self.database(&path, file)?;
-        init_schema(&db, &path, false)?;
+        init_schema(&db, &path, false, None)?;
         RedbStore::finish_open(db, path)
     }
 
@@ -182,8 +182,10 @@ impl RedbStoreBuilder {
             std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
             options.open(&tmp).map_err(|e| io("create", e))?
         };
+        // The file's inode, which the hard link below keeps: a copy gets another.
+        let ino = inode(&tmp);
         let made = self.database(&path, file).and_then(|db| {
-            init_schema(&db, &path, true)?;
+            init_schema(&db, &path, true, ino)?;
             // Publish it: a hard link fails if something is at the path by now.
             match std::fs::hard_link(&tmp, &path) {
                 Ok(()) => Ok(db),
@@ -212,7 +214,23 @@ impl RedbStore {
     }
 }
 
-fn init_schema(db: &Database, path: &Path, fresh: bool) -> StoreResult<()> {
+/// The inode of the file at `path` (`None` where the platform has none).
+fn inode(path: &Path) -> Option<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        std::fs::metadata(path).ok().map(|m| m.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Checks the schema of an existing store, or writes a new one's (`fresh`), with
+/// `made_ino`, the inode of its file, when known.
+fn init_schema(db: &Database, path: &Path, fresh: bool, made_ino: Option<u64>) -> StoreResult<()> {
     let read = db.begin_read().ctx("open")?;
     let found = match read.open_table(META) {
         Ok(t) => t.get(SCHEMA_VERSION_KEY).ctx("open")?.map(|v| v.value()),
@@ -243,6 +261,9 @@ fn init_schema(db: &Database, path: &Path, fresh: bool) -> StoreResult<()> {
                 let mut meta = txn.open_table(META).ctx("create schema")?;
                 meta.insert(SCHEMA_VERSION_KEY, SCHEMA_VERSION)
                     .ctx("create schema")?;
+                if let Some(ino) = made_ino {
+                    meta.insert(MADE_INO, ino).ctx("create schema")?;
+                }
             }
             txn.open_table(TEAMS).ctx("create schema")?;
             for t in [WORKSPACES, MEMBERS, SERVICES, TOPOLOGIES] {
@@ -490,6 +511,28 @@ impl RedbStore {
         &self.path
     }
 
+    /// Whether the store is still the file it was made in: `Some(false)` when it is a
+    /// copy (shipped inside a repository, extracted from an archive, copied from another
+    /// machine or folder: another inode), `None` when it does not say (made by a
+    /// version of Kyozo that did not record it). A state that came from elsewhere says
+    /// what ran elsewhere, and may carry settings someone else chose: a program warns
+    /// before it trusts one. Nobody can make a copy that passes: the inode a file gets
+    /// on this machine is not known before the copy exists.
+    pub fn made_here(&self) -> StoreResult<Option<bool>> {
+        let read = self.db.begin_read().ctx("read the store's origin")?;
+        let meta = read.open_table(META).ctx("read the store's origin")?;
+        let get = |key| -> StoreResult<Option<u64>> {
+            Ok(meta
+                .get(key)
+                .ctx("read the store's origin")?
+                .map(|v| v.value()))
+        };
+        let Some(made) = get(MADE_INO)? else {
+            return Ok(None);
+        };
+        Ok(inode(&self.path).map(|now| now == made))
+    }
+
     fn check(&self) -> StoreResult<()> {
         if self.poisoned.load(Ordering::SeqCst) {
             return Err(StoreError::Backend {
@@ -711,6 +754,10 @@ struct ServiceHead {
 }
 
 impl Store for RedbStore {
+    fn made_here(&self) -> StoreResult<Option<bool>> {
+        RedbStore::made_here(self)
+    }
+
     fn put_team(&self, team: &Team) -> StoreResult<()> {
         let bytes = encode(TEAMS.name(), team)?;
         self.put(TEAMS, team.id.as_u128(), &bytes, |_| Ok(()))

@@ -19,6 +19,11 @@ pub(super) const STORE_ID_HI: &str = "store_id_hi";
 pub(super) const STORE_ID_LO: &str = "store_id_lo";
 /// The generation of the event log's current records (bumped by every checkpoint).
 pub(super) const LOG_GENERATION: &str = "log_generation";
+/// The inode of the file when the store was made in it: a copy (a state shipped
+/// inside a repository, extracted from an archive, copied from another machine) is
+/// another file, and says so ([`RedbStore::made_here`](super::RedbStore::made_here)).
+/// The inode alone: a device number can change across reboots (device-mapper).
+pub(super) const MADE_INO: &str = "made_ino";
 
 /// team → `Team`.
 pub(super) const TEAMS: TableDefinition<'static, u128, &[u8]> = TableDefinition::new("teams");

@@ -24,6 +24,12 @@ impl Bytes<'_> {
 
     fn string(&mut self) -> String {
         let len = usize::from(self.byte());
+        // 255: a long string (the next byte, 300 to 1000 times), past the host's caps.
+        if len == 255 {
+            let c = char::from(self.byte() % 94 + 33);
+            let n = 300 + usize::from(self.byte()) * 3;
+            return std::iter::repeat_n(c, n).collect();
+        }
         let take = len.min(self.0.len());
         let (s, rest) = self.0.split_at(take);
         self.0 = rest;
@@ -46,7 +52,8 @@ impl Bytes<'_> {
     }
 
     fn list<T>(&mut self, mut f: impl FnMut(&mut Self) -> T) -> Vec<T> {
-        let n = self.byte() % 8;
+        // Up to 47 entries: past the caps on rival claims (16) and evidence (32).
+        let n = self.byte() % 48;
         (0..n).map(|_| f(self)).collect()
     }
 }
@@ -118,6 +125,131 @@ mod tests {
         assert_eq!(ok[0].evidence[0].path, "f");
         for n in 0..data.len() {
             let _ = check_plugin_result(&data[..n], &["f"]);
+        }
+    }
+
+    /// A small Node project with a static site in `web/`, scanned once.
+    fn project() -> &'static crate::topology::ProjectView {
+        static PROJECT: std::sync::OnceLock<(tempfile::TempDir, crate::topology::ProjectView)> =
+            std::sync::OnceLock::new();
+        &PROJECT
+            .get_or_init(|| {
+                let dir = tempfile::tempdir().unwrap();
+                std::fs::create_dir_all(dir.path().join("web")).unwrap();
+                std::fs::write(
+                    dir.path().join("package.json"),
+                    r#"{"name":"app","main":"a.js","scripts":{"start":"node a.js"}}"#,
+                )
+                .unwrap();
+                std::fs::write(dir.path().join("web/index.html"), "<h1>hi</h1>").unwrap();
+                let view = crate::topology::ProjectView::scan(dir.path()).unwrap();
+                (dir, view)
+            })
+            .1
+    }
+
+    /// A detection as a plugin may return it: at the root or in `web`, any stack (a
+    /// built-in's among them), text of any length, evidence from the files handed.
+    fn detection() -> impl Strategy<Value = types::Detection> {
+        let text = prop_oneof![".{0,40}", "[a-z]{300,900}"];
+        let evidence = prop::collection::vec(
+            (
+                prop::sample::select(vec!["package.json", "web/index.html"]),
+                text.clone(),
+            ),
+            0..40,
+        );
+        (
+            prop::sample::select(vec!["", "web"]),
+            prop_oneof![
+                Just("node".to_string()),
+                Just("static".to_string()),
+                text.clone()
+            ],
+            0.0f64..=1.0,
+            prop::option::of(text.clone()),
+            evidence,
+        )
+            .prop_map(
+                |(path, language, confidence, start, evidence)| types::Detection {
+                    path: path.to_string(),
+                    kind: types::DetectionKind::Service,
+                    language,
+                    confidence,
+                    framework: None,
+                    package_manager: None,
+                    runtime_version: None,
+                    install_command: None,
+                    build_command: None,
+                    start_command: start.map(|value| types::Sourced {
+                        value,
+                        source: "package.json".into(),
+                    }),
+                    ports: Vec::new(),
+                    env: Vec::new(),
+                    backing_services: Vec::new(),
+                    evidence: evidence
+                        .into_iter()
+                        .map(|(path, reason)| types::Evidence {
+                            path: path.to_string(),
+                            reason,
+                        })
+                        .collect(),
+                },
+            )
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Whatever a plugin returns, checked and merged with the built-ins' findings:
+        /// no more of its rival claims, evidence or warnings than the caps, and none of
+        /// its strings longer than the text cap.
+        #[test]
+        fn the_caps_hold_whatever_a_plugin_returns(
+            raw in prop::collection::vec(detection(), 0..48)
+        ) {
+            use crate::topology::{
+                MAX_PLUGIN_EVIDENCE, MAX_PLUGIN_RIVAL_EVIDENCE, MAX_PLUGIN_RIVALS,
+                MAX_PLUGIN_TEXT, TopologyEngine, merge,
+            };
+            let handed: BTreeSet<String> =
+                ["package.json", "web/index.html"].map(String::from).into();
+            let Ok(found) =
+                call::check_detections("fuzz", "plugin:fuzz", raw, &PluginLimits::default(), &handed)
+            else {
+                return Ok(());
+            };
+            let view = project();
+            let mut all = TopologyEngine::new().detect(view);
+            all.extend(found);
+            let topology = merge(view, all);
+            let within = |text: &str| text.len() <= MAX_PLUGIN_TEXT + '…'.len_utf8();
+            for s in &topology.services {
+                let rivals: Vec<_> =
+                    s.rivals.iter().filter(|r| r.detector == "plugin:fuzz").collect();
+                prop_assert!(rivals.len() <= MAX_PLUGIN_RIVALS, "{} rival claims", rivals.len());
+                for r in rivals {
+                    prop_assert!(within(&r.language), "{}", r.language.len());
+                    prop_assert!(r.evidence.len() <= MAX_PLUGIN_RIVAL_EVIDENCE);
+                    for e in &r.evidence {
+                        prop_assert!(within(&e.reason), "{}", e.reason.len());
+                    }
+                }
+                let evidence: Vec<_> =
+                    s.evidence.iter().filter(|e| e.detector == "plugin:fuzz").collect();
+                prop_assert!(evidence.len() <= MAX_PLUGIN_EVIDENCE, "{} evidence", evidence.len());
+                for e in evidence {
+                    prop_assert!(within(&e.reason), "{}", e.reason.len());
+                }
+            }
+            let warnings: Vec<_> =
+                topology.warnings.iter().filter(|w| w.contains("plugin:fuzz")).collect();
+            prop_assert!(
+                warnings.len() <= crate::topology::MAX_PLUGIN_WARNINGS + 1,
+                "{} warnings", warnings.len()
+            );
         }
     }
 }

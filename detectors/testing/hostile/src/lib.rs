@@ -189,6 +189,23 @@ impl Plugin for Hostile {
                 }
                 ok()
             }
+            // Strings meant for the user's terminal: an OSC 52 clipboard write, a
+            // screen clear, a `\r` that forges a line, a C1 CSI; in its stack, its
+            // commands, its evidence and what it logs.
+            "ansi" => {
+                eprintln!("plugin log \x1b]52;c;ZXZpbA==\x07\x1b[2J\rkyozo: all good");
+                Ok(vec![
+                    Detection::service("", "stack\x1b]52;c;ZXZpbA==\x07\u{9b}31m", 0.9)
+                        .framework(Sourced::new("fw\x1b[2J\rkyozo: ok", "hostile.txt"))
+                        .start(Sourced::new("run \x1b[31mred\x1b[0m", "hostile.txt"))
+                        .evidence(
+                            "hostile.txt",
+                            "reason \x1b]52;c;ZXZpbA==\x07\x1b[2K\rkyozo: fine",
+                        ),
+                ])
+            }
+            // A panic whose message carries the same.
+            "ansi-panic" => panic!("boom \x1b]52;c;ZXZpbA==\x07\x1b[2J\rkyozo: all good"),
             other => Err(format!("unknown mode {other:?}")),
         }
     }

@@ -72,3 +72,34 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Bytes a terminal acts on: C0 controls but `\n` and `\t`, and DEL. (C1 controls are
+/// two bytes in UTF-8, 0xC2 0x80..0x9F: looked for too.)
+pub fn controls(bytes: &[u8]) -> Vec<(usize, u8)> {
+    let mut found: Vec<(usize, u8)> = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| (**b < 0x20 && **b != b'\n' && **b != b'\t') || **b == 0x7f)
+        .map(|(i, b)| (i, *b))
+        .collect();
+    found.extend(
+        bytes
+            .windows(2)
+            .enumerate()
+            .filter(|(_, w)| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]))
+            .map(|(i, w)| (i, w[1])),
+    );
+    found
+}
+
+/// Asserts that neither stream carries a byte a terminal acts on.
+pub fn assert_clean(what: &str, stdout: &[u8], stderr: &[u8]) {
+    for (stream, bytes) in [("stdout", stdout), ("stderr", stderr)] {
+        let bad = controls(bytes);
+        assert!(
+            bad.is_empty(),
+            "{what}: {stream} carries control bytes {bad:?}:\n{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
