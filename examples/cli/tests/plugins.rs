@@ -275,7 +275,7 @@ fn trust_plugin_lets_a_plugin_override_and_the_rival_is_shown() {
 #[test]
 fn a_plugins_strings_reach_the_terminal_escaped() {
     let hostile = plugins::plugin("hostile");
-    const STACK: &str = "stack\x1b]52;c;ZXZpbA==\x07\u{9b}31m";
+    const FRAMEWORK: &str = "fw\x1b[2J\rkyozo: ok\u{9b}31m";
     for with_builtin in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("hostile.txt"), "ansi").unwrap();
@@ -287,13 +287,9 @@ fn a_plugins_strings_reach_the_terminal_escaped() {
         assert_eq!(code, 0, "{err}");
         let what = format!("analyze (a built-in too: {with_builtin})");
         common::assert_clean(&what, out.as_bytes(), err.as_bytes());
-        // Shown, escaped: the stack, and the evidence with its forged line.
+        // Shown, escaped: the evidence with its forged line.
         assert!(
-            out.contains("stack\\x1b]52;c;ZXZpbA==\\x07"),
-            "{what}: {out}"
-        );
-        assert!(
-            out.contains("reason \\x1b]52;c;ZXZpbA==\\x07"),
+            out.contains("reason \\u{1b}]52;c;ZXZpbA==\\u{7}\\u{1b}[2K\\rkyozo: fine"),
             "{what}: {out}"
         );
 
@@ -303,12 +299,15 @@ fn a_plugins_strings_reach_the_terminal_escaped() {
         let doc = json(&out);
         let service = &doc["services"][0];
         let claim = if with_builtin {
-            assert_eq!(service["language"], "static", "{doc:#}");
+            assert_eq!(service["language"], "staticfile", "{doc:#}");
             &service["rivals"][0]
         } else {
             service
         };
-        assert_eq!(claim["language"], STACK, "{doc:#}");
+        assert_eq!(claim["language"], "ansi", "{doc:#}");
+        if !with_builtin {
+            assert_eq!(service["framework"], FRAMEWORK, "{doc:#}");
+        }
         assert_eq!(
             claim["evidence"][0]["reason"], "reason \x1b]52;c;ZXZpbA==\x07\x1b[2K\rkyozo: fine",
             "{doc:#}"
@@ -321,5 +320,8 @@ fn a_plugins_strings_reach_the_terminal_escaped() {
     let (code, out, err) = kyozo(&args);
     assert_eq!(code, 0, "{err}");
     common::assert_clean("a panicking plugin", out.as_bytes(), err.as_bytes());
-    assert!(err.contains("boom \\x1b]52;c;ZXZpbA==\\x07"), "{err}");
+    assert!(
+        err.contains("boom \\u{1b}]52;c;ZXZpbA==\\u{7}\\u{1b}[2J\\rkyozo: all good"),
+        "{err}"
+    );
 }

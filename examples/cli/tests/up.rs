@@ -866,10 +866,11 @@ fn up_with(
         let line = line.unwrap();
         err.push_str(&line);
         err.push('\n');
-        if line.starts_with(&format!("{waiting} ")) && line.contains("waiting until") {
-            if let Some(f) = meanwhile.take() {
-                f(&err);
-            }
+        if line.starts_with(&format!("{waiting} "))
+            && line.contains("waiting until")
+            && let Some(f) = meanwhile.take()
+        {
+            f(&err);
         }
     }
     let status = up.wait().unwrap();
@@ -936,10 +937,16 @@ async fn up_fails_when_the_engine_goes_away_mid_way() {
     .unwrap();
     let team = team_of(&dir.join(".kyozo/state.redb"));
     let _cleanup = docker::Cleanup::for_label(LABEL_TEAM, team.clone());
-    eprintln!("stdout:\n{out}\nstderr:\n{err}");
     assert_eq!(status.code(), Some(1), "up exits 1:\n{out}\n{err}");
     assert!(!out.contains("Up:"), "{out}");
-    assert!(err.contains("engine"), "says the engine is gone:\n{err}");
+    assert!(err.contains("late failed at the health step"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the container engine at unix://{}",
+            socket.display()
+        )) && err.contains("is unavailable"),
+        "says the engine is gone:\n{err}"
+    );
     ok(&dir, &["down"]);
     assert_eq!(left_behind(&engine, &team).await, Vec::<String>::new());
 }

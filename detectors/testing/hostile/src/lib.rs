@@ -190,13 +190,14 @@ impl Plugin for Hostile {
                 ok()
             }
             // Strings meant for the user's terminal: an OSC 52 clipboard write, a
-            // screen clear, a `\r` that forges a line, a C1 CSI; in its stack, its
-            // commands, its evidence and what it logs.
+            // screen clear, a `\r` that forges a line, a C1 CSI; in its framework, its
+            // start command, its evidence and what it logs. (A stack must be a short
+            // lower-case name: the host refuses any other, quoting it escaped.)
             "ansi" => {
                 eprintln!("plugin log \x1b]52;c;ZXZpbA==\x07\x1b[2J\rkyozo: all good");
                 Ok(vec![
-                    Detection::service("", "stack\x1b]52;c;ZXZpbA==\x07\u{9b}31m", 0.9)
-                        .framework(Sourced::new("fw\x1b[2J\rkyozo: ok", "hostile.txt"))
+                    Detection::service("", "ansi", 0.9)
+                        .framework(Sourced::new("fw\x1b[2J\rkyozo: ok\u{9b}31m", "hostile.txt"))
                         .start(Sourced::new("run \x1b[31mred\x1b[0m", "hostile.txt"))
                         .evidence(
                             "hostile.txt",
