@@ -29,7 +29,7 @@
 //!   servers; the proxy goes with the last one.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -258,14 +258,10 @@ impl EdgeProxy {
     /// one (which would go with the container, or find it half removed).
     async fn lock(&self) -> Result<std::fs::File> {
         self.validate()?;
-        let dir = self.admin_dir();
+        let dir = self.made_admin_dir()?;
         let io = |what: &str, e: std::io::Error| {
             edge_error(format!("cannot {what} {}: {e}", dir.display()))
         };
-        if self.dir.is_none() {
-            crate::safe_fs::create_private_dir(&default_base()).map_err(|e| io("create", e))?;
-        }
-        crate::safe_fs::create_private_dir(&dir).map_err(|e| io("create", e))?;
         let path = dir.join("edge.lock");
         tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
             let file = crate::safe_fs::open_private(&path, true)?;
@@ -276,6 +272,22 @@ impl EdgeProxy {
         .await
         .map_err(|e| edge_error(format!("the lock of {} was not taken: {e}", dir.display())))?
         .map_err(|e| io("lock", e))
+    }
+
+    /// The admin folder, made private if it is missing. The default folder's parent
+    /// is Kyozo's own, made private too; a folder the embedder gave lives where they
+    /// said (its parent is theirs).
+    fn made_admin_dir(&self) -> Result<PathBuf> {
+        let dir = self.admin_dir();
+        let made = |d: &Path| {
+            crate::safe_fs::create_private_dir(d)
+                .map_err(|e| edge_error(format!("cannot create {}: {e}", d.display())))
+        };
+        if self.dir.is_none() {
+            made(&default_base())?;
+        }
+        made(&dir)?;
+        Ok(dir)
     }
 
     /// [`route`](Self::route), the lock held.
@@ -424,16 +436,10 @@ impl EdgeProxy {
             // Running but not answering yet (just started): wait for it.
             return self.wait_answering(backend, &c.id).await;
         }
-        let dir = self.admin_dir();
+        let dir = self.made_admin_dir()?;
         let io = |what: &str, e: std::io::Error| {
             edge_error(format!("cannot {what} {}: {e}", dir.display()))
         };
-        // The default folder's parent is Kyozo's own, made private too; a folder the
-        // embedder gave lives where they said (its parent is theirs).
-        if self.dir.is_none() {
-            crate::safe_fs::create_private_dir(&default_base()).map_err(|e| io("create", e))?;
-        }
-        crate::safe_fs::create_private_dir(&dir).map_err(|e| io("create", e))?;
         // A socket left by a proxy that went away would stop the new one listening.
         match std::fs::remove_file(self.socket()) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io("clean", e)),
