@@ -41,6 +41,11 @@ pub enum Error {
         step: &'static str,
         /// What went wrong.
         message: String,
+        /// The error the step failed with, when it was another's (the engine's, the
+        /// builder's): what an embedder matches on, through `std::error::Error::source`
+        /// (a [`Error`], to downcast to; `message` says it in words).
+        #[source]
+        cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
     },
     /// An operation's work on the engine is done (or failed), but the store could not
     /// record its outcome (a full disk, a store that refused an earlier write): the

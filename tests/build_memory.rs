@@ -62,3 +62,46 @@ fn builds_have_limits_by_default_and_at_least_one_may_run() {
         "{refused}"
     );
 }
+
+/// A deployment that fails at a step keeps the step's own error as its cause: an
+/// embedder matches on the builder's error through `source()`, not on words.
+#[tokio::test]
+async fn a_failed_deployment_keeps_the_error_of_its_step_as_its_cause() {
+    use kyozo::backend::BackendError;
+    use kyozo::backend::memory::Call;
+    let backend = MemoryBackend::new();
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir(root.path().join("web")).unwrap();
+    std::fs::write(root.path().join("web/Dockerfile"), "FROM busybox\n").unwrap();
+    let kyozo = Kyozo::builder()
+        .backend_unguarded(Arc::new(backend.clone()))
+        .build()
+        .unwrap();
+    let (team, owner) = kyozo.create_team("acme", "ada@acme.test").unwrap();
+    let mut ws = kyozo
+        .create_workspace(owner.actor(), team.id, "shop")
+        .unwrap();
+    ws.root = Some(root.path().to_path_buf());
+    kyozo.store().put_workspace(&ws).unwrap();
+    let mut s = ServiceInstance::new(team.id, ws.id, "web", "web");
+    s.config.dockerfile = Some("Dockerfile".into());
+    let s = kyozo.create_service(owner.actor(), s).unwrap();
+
+    backend.fail_next(
+        Call::BuildImage,
+        BackendError::build("web:1", "step 2/3: exit code 7"),
+    );
+    let e = kyozo.deploy(owner.actor(), s.team, s.id).await.unwrap_err();
+    let kyozo::Error::Deploy { step, .. } = &e else {
+        panic!("{e:?}");
+    };
+    assert_eq!(*step, "build");
+    let source = std::error::Error::source(&e).expect("a source");
+    assert!(
+        matches!(
+            source.downcast_ref::<kyozo::Error>(),
+            Some(kyozo::Error::Backend(BackendError::Build { message, .. })) if message.contains("exit code 7")
+        ),
+        "{source:?}"
+    );
+}

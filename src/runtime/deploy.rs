@@ -266,19 +266,29 @@ impl Runtime {
                     other => other.to_string(),
                 };
                 // The state itself failed (a full disk): recording that would fail too.
-                if let Error::Store(source) = error {
-                    return Err(Error::NotRecorded {
-                        what: format!(
-                            "deploying {} stopped at {step} (its new containers were removed; what ran before runs on)",
-                            service.name
-                        ),
-                        source,
-                    });
-                }
+                let error = match error {
+                    Error::Store(source) => {
+                        return Err(Error::NotRecorded {
+                            what: format!(
+                                "deploying {} stopped at {step} (its new containers were removed; what ran before runs on)",
+                                service.name
+                            ),
+                            source,
+                        });
+                    }
+                    other => other,
+                };
+                // The step's own error stays its cause (a step that failed with a
+                // deployment error of its own passes its cause on).
+                let cause = match error {
+                    Error::Deploy { cause, .. } => cause,
+                    other => Some(Box::new(other) as Box<dyn std::error::Error + Send + Sync>),
+                };
                 let failed_deploy = Error::Deploy {
                     service: service.name.clone(),
                     step,
                     message: message.clone(),
+                    cause,
                 };
                 let unrecorded = |e: Error| match e {
                     Error::Store(source) => Error::NotRecorded {
@@ -360,102 +370,103 @@ impl Runtime {
             (None, Some(_)) => Some(GENERATED_DOCKERFILE.to_string()),
             (None, None) => None,
         };
-        let image = match (image, dockerfile) {
-            (Some(image), _) => image,
-            (None, Some(dockerfile)) => {
-                async {
-                    let (team, ws) = (service.team, service.workspace);
-                    let root = self
-                        .blocking(move |s| s.workspace(team, ws))
-                        .await
-                        .map_err(|e| ("build", e))?
-                        .and_then(|w| w.root)
-                        .ok_or_else(|| {
+        let image =
+            match (image, dockerfile) {
+                (Some(image), _) => image,
+                (None, Some(dockerfile)) => {
+                    async {
+                        let (team, ws) = (service.team, service.workspace);
+                        let root = self
+                            .blocking(move |s| s.workspace(team, ws))
+                            .await
+                            .map_err(|e| ("build", e))?
+                            .and_then(|w| w.root)
+                            .ok_or_else(|| {
+                                (
+                                    "build",
+                                    Error::Deploy {
+                                        service: service.name.clone(),
+                                        step: "build",
+                                        message: "its workspace has no root folder to build from"
+                                            .into(),
+                                        cause: None,
+                                    },
+                                )
+                            })?;
+                        let context =
+                            build_context(service, &root, &dockerfile).map_err(|e| ("build", e))?;
+                        // Tagged by what the build sends: an unchanged folder reuses its image.
+                        let tag = image_tag(service, &context, &dockerfile)
+                            .await
+                            .map_err(|e| ("build", e))?;
+                        let built_before = backend
+                            .list_images(&BTreeMap::from([(
+                                LABEL_SERVICE.to_string(),
+                                service.id.to_string(),
+                            )]))
+                            .await
+                            .map_err(|e| ("build", Error::from(e)))?
+                            .iter()
+                            .any(|i| i.tags.contains(&tag));
+                        if built_before {
+                            progress(DeployProgress::ImageReused { image: tag.clone() });
+                            return Ok::<_, (&'static str, Error)>(tag);
+                        }
+                        // The image is shared by the deployments that reuse it: it carries no
+                        // deployment's label (which would also make each build of the same
+                        // bytes another image).
+                        let mut image_labels = labels.clone();
+                        image_labels.remove(LABEL_DEPLOYMENT);
+                        let spec = BuildSpec {
+                            context,
+                            dockerfile,
+                            tag: tag.clone(),
+                            args: service.config.build_args.clone(),
+                            labels: under_kyozos(&service.config.build_labels, &image_labels),
+                            network: service.config.build_network.clone(),
+                            dockerfile_contents: generated.cloned(),
+                            limits: self.build_limits,
+                        };
+                        // At most so many builds at once (the permit goes with this block).
+                        let _permit = self.builds.acquire().await.map_err(|e| {
                             (
                                 "build",
-                                Error::Deploy {
-                                    service: service.name.clone(),
-                                    step: "build",
-                                    message: "its workspace has no root folder to build from"
-                                        .into(),
-                                },
+                                Error::from(BackendError::engine(format!("build queue: {e}"))),
                             )
                         })?;
-                    let context =
-                        build_context(service, &root, &dockerfile).map_err(|e| ("build", e))?;
-                    // Tagged by what the build sends: an unchanged folder reuses its image.
-                    let tag = image_tag(service, &context, &dockerfile)
+                        progress(DeployProgress::Building { image: tag.clone() });
+                        let digest = backend
+                            .build_image(&spec, &mut |p: BuildProgress| {
+                                if let BuildProgress::Output(line) = p {
+                                    progress(DeployProgress::BuildOutput(line));
+                                }
+                            })
+                            .await
+                            .map_err(|e| ("build", Error::from(e)))?;
+                        self.record(event(EventKind::ImageBuilt).with_payload(
+                            EventPayload::ImageBuilt {
+                                image: tag.clone(),
+                                digest: Some(digest),
+                            },
+                        ))
                         .await
                         .map_err(|e| ("build", e))?;
-                    let built_before = backend
-                        .list_images(&BTreeMap::from([(
-                            LABEL_SERVICE.to_string(),
-                            service.id.to_string(),
-                        )]))
-                        .await
-                        .map_err(|e| ("build", Error::from(e)))?
-                        .iter()
-                        .any(|i| i.tags.contains(&tag));
-                    if built_before {
-                        progress(DeployProgress::ImageReused { image: tag.clone() });
-                        return Ok::<_, (&'static str, Error)>(tag);
+                        Ok::<String, (&'static str, Error)>(tag)
                     }
-                    // The image is shared by the deployments that reuse it: it carries no
-                    // deployment's label (which would also make each build of the same
-                    // bytes another image).
-                    let mut image_labels = labels.clone();
-                    image_labels.remove(LABEL_DEPLOYMENT);
-                    let spec = BuildSpec {
-                        context,
-                        dockerfile,
-                        tag: tag.clone(),
-                        args: service.config.build_args.clone(),
-                        labels: under_kyozos(&service.config.build_labels, &image_labels),
-                        network: service.config.build_network.clone(),
-                        dockerfile_contents: generated.cloned(),
-                        limits: self.build_limits,
-                    };
-                    // At most so many builds at once (the permit goes with this block).
-                    let _permit = self.builds.acquire().await.map_err(|e| {
-                        (
-                            "build",
-                            Error::from(BackendError::engine(format!("build queue: {e}"))),
-                        )
-                    })?;
-                    progress(DeployProgress::Building { image: tag.clone() });
-                    let digest = backend
-                        .build_image(&spec, &mut |p: BuildProgress| {
-                            if let BuildProgress::Output(line) = p {
-                                progress(DeployProgress::BuildOutput(line));
-                            }
-                        })
-                        .await
-                        .map_err(|e| ("build", Error::from(e)))?;
-                    self.record(event(EventKind::ImageBuilt).with_payload(
-                        EventPayload::ImageBuilt {
-                            image: tag.clone(),
-                            digest: Some(digest),
-                        },
-                    ))
-                    .await
-                    .map_err(|e| ("build", e))?;
-                    Ok::<String, (&'static str, Error)>(tag)
+                    .await?
                 }
-                .await?
-            }
-            (None, None) => service.image.clone().ok_or_else(|| {
-                (
+                (None, None) => service.image.clone().ok_or_else(|| {
+                    (
                     "build",
                     Error::Deploy {
                         service: service.name.clone(),
                         step: "build",
                         message:
                             "nothing to deploy: the service has neither an image nor a Dockerfile"
-                                .into(),
-                    },
+                                .into(), cause: None, },
                 )
-            })?,
-        };
+                })?,
+            };
 
         // 2. The replicas. A service publishing a fixed host port cannot run the old and
         // the new container at once: the old ones stop first (and start again if the
@@ -612,6 +623,7 @@ impl Runtime {
                 service: service.name.clone(),
                 step: "create",
                 message: "it mounts volumes and the container backend has none".into(),
+                cause: None,
             });
         }
         for v in &service.config.volumes {
@@ -886,6 +898,7 @@ fn build_context(
         service: service.name.clone(),
         step: "build",
         message,
+        cause: None,
     };
     let real = |p: &std::path::Path| {
         std::fs::canonicalize(p).map_err(|e| refuse(format!("cannot read {}: {e}", p.display())))
@@ -1042,6 +1055,7 @@ pub(super) async fn wait_ready(
                 } else {
                     format!("not ready after {} s: {last_error}", timeout.as_secs())
                 },
+                cause: None,
             });
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -1079,6 +1093,7 @@ async fn exited_before_ready(
                 "its process exited with code {code} before it was ready{hint}, and wrote nothing"
             ),
         },
+        cause: None,
     }
 }
 
@@ -1108,6 +1123,7 @@ async fn run_job(
                     service: service.name.clone(),
                     step: "run",
                     message,
+                    cause: None,
                 },
             ))
         }

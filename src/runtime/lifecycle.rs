@@ -157,6 +157,7 @@ impl Runtime {
                     service: service.name.clone(),
                     step: "start",
                     message: "it has no containers: deploy it first".into(),
+                    cause: None,
                 });
             }
             for c in containers.iter().filter(|c| !c.running) {
@@ -238,6 +239,7 @@ impl Runtime {
                 service: service.name.clone(),
                 step: "scale",
                 message: "it has no containers: deploy it first".into(),
+                cause: None,
             });
         };
         let deployment = first
@@ -382,6 +384,7 @@ impl Runtime {
                     Some(d) => format!("no completed deployment {d} to go back to"),
                     None => "no earlier completed deployment to go back to".into(),
                 },
+                cause: None,
             });
         };
         let report = self
@@ -478,6 +481,7 @@ impl Runtime {
                 service: service.name.clone(),
                 step: "remove",
                 message: "remove the service first: its volumes hold its data".into(),
+                cause: None,
             });
         }
         let backend = self.backend_or_err()?;

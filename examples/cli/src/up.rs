@@ -478,6 +478,7 @@ fn failure(e: &kyozo::Error, logs: &[(usize, Vec<String>)], local: &Local, bases
             service,
             step,
             message,
+            ..
         } => {
             let mut lines = message.lines();
             let first = lines.next().unwrap_or_default();
