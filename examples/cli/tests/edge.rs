@@ -1,8 +1,8 @@
 //! The `kyozo` binary publishes a service's port through the edge proxy (a Caddy
 //! container that outlives each command): while a client polls the address, `up` of a
 //! changed folder (a rolling update), `scale 2` and `rollback` answer every request
-//! (counted: none fails); `kyozo down` removes the service's route, and the proxy with
-//! its last one.
+//! (counted: none fails); `kyozo down` removes the folder's route and leaves another
+//! folder's (and the proxy), and the proxy goes with its last route.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -98,9 +98,31 @@ async fn the_edge_proxy_keeps_the_port_answering_through_up_scale_and_rollback()
     );
     assert_eq!(bodies.last().map(String::as_str), Some("version 1"));
 
-    // `down` takes the route away, and the proxy with its last route.
+    // Another folder (another state) publishes through the same proxy.
+    let other = tmp.path().join("other");
+    std::fs::create_dir(&other).unwrap();
+    write_site(&other, "the other site");
+    let other_root = other.to_str().unwrap();
+    let other_port = common::free_port();
+    ok(&["up", other_root, "--port", &format!("other={other_port}")]);
+    let other_team = {
+        let kyozo = kyozo::Kyozo::builder()
+            .state_file(other.join(".kyozo/state.redb"))
+            .build()
+            .unwrap();
+        kyozo.store().teams().unwrap()[0].id.to_string()
+    };
+    let _other_cleanup = docker::Cleanup::for_label(LABEL_TEAM, other_team);
+    assert_eq!(get(other_port).unwrap(), "the other site");
+
+    // `down` takes this folder's route away and leaves the other's, and the proxy.
     ok(&["-C", root, "down"]);
     assert!(get(port).is_err(), "nothing answers on {port} after down");
+    assert_eq!(get(other_port).unwrap(), "the other site");
+    assert!(exists(LABEL_EDGE, &common::edge_name()), "the proxy stays");
+    // The proxy goes with its last route.
+    ok(&["-C", other_root, "down"]);
+    assert!(get(other_port).is_err(), "nothing answers after down");
     assert!(
         !exists(LABEL_EDGE, &common::edge_name()),
         "the proxy went with its last route"
