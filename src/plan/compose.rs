@@ -7,8 +7,11 @@ use serde::Serialize;
 
 use super::{BaseImages, ImageSource, Plan, PlanError};
 
-/// A backing service a plan runs for its services.
+/// A backing service a plan runs for its services. Printed (serialized) with its
+/// `spec`, the [`DeploySpec`](super::DeploySpec) the runtime runs it by, as an app
+/// service's plan is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "BackingPlanShown")]
 #[non_exhaustive]
 pub struct BackingPlan {
     /// Its name, which is also its host name on the plan's network (`postgres`).
@@ -28,25 +31,13 @@ pub struct BackingPlan {
 }
 
 impl BackingPlan {
-    /// The service to create in `workspace` to run this backing service with the
-    /// runtime: its image, its env (compose's `${NAME:-default}` filled in), its health
-    /// command, its volume, no published port (its neighbours reach it by its name on
-    /// the workspace's network), restarted when it fails (a few times: the compose file
-    /// says the same).
-    pub fn service(
-        &self,
-        team: crate::model::TeamId,
-        workspace: crate::model::WorkspaceId,
-    ) -> crate::model::ServiceInstance {
+    /// What the runtime runs it by: its image, its env (compose's `${NAME:-default}`
+    /// kept, filled in by [`DeploySpec::service`](super::DeploySpec::service)), its
+    /// health command (every 2 s, up to a minute to become ready), its volume, no
+    /// published port (its neighbours reach it by its name on the workspace's
+    /// network), restarted when it fails (a few times: the compose file says the same).
+    pub fn spec(&self) -> super::DeploySpec {
         use crate::model::{HealthCheckConfig, HealthProbe, VolumeSpec};
-        let mut s = crate::model::ServiceInstance::new(team, workspace, self.name.clone(), ".");
-        s.stack = Some(self.name.clone());
-        s.image = Some(self.image.clone());
-        s.env = self
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), super::defaults_filled(v).into()))
-            .collect();
         let line = self.health.last().cloned().unwrap_or_default();
         let mut check = HealthCheckConfig::new(HealthProbe::Command {
             argv: vec!["sh".into(), "-c".into(), line],
@@ -54,12 +45,67 @@ impl BackingPlan {
         check.interval = std::time::Duration::from_secs(2);
         check.timeout = std::time::Duration::from_secs(2);
         check.retries = 30;
-        s.health_check = Some(check);
-        if let Some((volume, path)) = &self.volume {
-            s.config.volumes = vec![VolumeSpec::new(volume.clone(), path.clone())];
+        super::DeploySpec {
+            name: self.name.clone(),
+            image: self.image.clone(),
+            build: None,
+            env: self.env.clone(),
+            env_required: Vec::new(),
+            ports: Vec::new(),
+            limits: crate::model::ResourceLimits::default(),
+            health: Some(check),
+            replicas: 1,
+            labels: BTreeMap::new(),
+            depends_on: Vec::new(),
+            kind: crate::model::ServiceKind::Service,
+            restart: BACKING_RESTART,
+            volumes: self
+                .volume
+                .iter()
+                .map(|(volume, path)| VolumeSpec::new(volume.clone(), path.clone()))
+                .collect(),
         }
-        s.config.restart = BACKING_RESTART;
+    }
+
+    /// The service to create in `workspace` to run this backing service with the
+    /// runtime: [`spec`](Self::spec)'s, its stack the backing service's kind.
+    pub fn service(
+        &self,
+        team: crate::model::TeamId,
+        workspace: crate::model::WorkspaceId,
+    ) -> crate::model::ServiceInstance {
+        let mut s = self.spec().service(team, workspace, ".");
+        s.stack = Some(self.name.clone());
         s
+    }
+}
+
+/// How a [`BackingPlan`] is printed: its fields and its spec.
+#[derive(Serialize)]
+struct BackingPlanShown {
+    name: String,
+    image: String,
+    port: u16,
+    env: BTreeMap<String, String>,
+    health: Vec<String>,
+    volume: Option<(String, String)>,
+    wiring: BTreeMap<String, String>,
+    spec: super::DeploySpec,
+}
+
+impl From<BackingPlan> for BackingPlanShown {
+    fn from(b: BackingPlan) -> Self {
+        let spec = b.spec();
+        Self {
+            name: b.name,
+            image: b.image,
+            port: b.port,
+            env: b.env,
+            health: b.health,
+            volume: b.volume,
+            wiring: b.wiring,
+            spec,
+        }
     }
 }
 

@@ -210,6 +210,9 @@ pub struct DeploySpec {
     /// `unless-stopped`); a job does not ([`RestartPolicy::Never`], compose's `no`).
     #[serde(default)]
     pub restart: RestartPolicy,
+    /// Named volumes it mounts (a backing service's data).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<crate::model::VolumeSpec>,
 }
 
 /// The plan of one service.
@@ -768,6 +771,7 @@ impl Planner {
                 depends_on: found.depends_on.clone(),
                 kind,
                 restart: restart_of(kind),
+                volumes: Vec::new(),
             },
         })
     }
@@ -1234,6 +1238,7 @@ impl DeploySpec {
         s.config.env_required = self.env_required.clone();
         s.config.restart = self.restart;
         s.config.kind = self.kind;
+        s.config.volumes = self.volumes.clone();
         s
     }
 
@@ -1285,6 +1290,7 @@ impl DeploySpec {
             depends_on: c.depends_on.clone(),
             kind: c.kind,
             restart: c.restart,
+            volumes: c.volumes.clone(),
         }
     }
 

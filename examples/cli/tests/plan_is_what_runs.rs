@@ -1,7 +1,8 @@
 //! What `kyozo plan` prints is what `kyozo up` runs: for every fixture folder and every
 //! example folder the CLI's tests use, the spec of each service `kyozo plan --json`
-//! prints is compared with the spec of the service `up` would deploy (`up` takes the
-//! plan to the runtime with `Kyozo::apply`; here the same call, on the same folder,
+//! prints, the backing services' (postgres, redis...) among them, is compared with the
+//! spec of the service `up` would deploy (`up` takes the plan to the runtime with
+//! `Kyozo::apply` and `Kyozo::apply_backing`; here the same calls, on the same folder,
 //! read back from the state), created and then updated. Every difference of every
 //! folder is reported at once.
 
@@ -58,6 +59,7 @@ async fn every_planned_spec_is_the_spec_of_the_service_up_deploys() {
     let actor = owner.actor();
     let mut failures: Vec<String> = Vec::new();
     let mut compared = 0;
+    let mut backing = 0;
     for (i, dir) in folders().iter().enumerate() {
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();
         let (code, out, err) = kyozo(&["plan", "--json", "--dry-run", dir.to_str().unwrap()]);
@@ -66,10 +68,11 @@ async fn every_planned_spec_is_the_spec_of_the_service_up_deploys() {
             continue;
         }
         let doc: Value = serde_json::from_str(&out).unwrap();
-        let printed = doc["plan"]["services"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        // The app services and the backing services alike, each with its spec.
+        let printed: Vec<Value> = ["services", "backing"]
+            .iter()
+            .flat_map(|k| doc["plan"][k].as_array().cloned().unwrap_or_default())
+            .collect();
         if printed.is_empty() {
             continue;
         }
@@ -80,6 +83,12 @@ async fn every_planned_spec_is_the_spec_of_the_service_up_deploys() {
         let topology = state.engine().analyze(dir).unwrap();
         let plan = kyozo::plan::Planner::new().plan(&topology);
         for round in ["created", "updated"] {
+            for planned in &plan.backing {
+                state
+                    .apply_backing(actor, team.id, ws.id, planned)
+                    .await
+                    .unwrap();
+            }
             for planned in &plan.services {
                 state.apply(actor, team.id, ws.id, planned).await.unwrap();
             }
@@ -120,6 +129,9 @@ async fn every_planned_spec_is_the_spec_of_the_service_up_deploys() {
                         diff.push(format!("{service_name}.dockerfile_text differs"));
                     }
                 }
+                if p.get("wiring").is_some() {
+                    backing += 1;
+                }
                 // The folder: `.` when the plan's path is empty (or missing).
                 let planned = p["path"].as_str().filter(|p| !p.is_empty()).unwrap_or(".");
                 if service.folder != Path::new(planned) {
@@ -140,4 +152,5 @@ async fn every_planned_spec_is_the_spec_of_the_service_up_deploys() {
         failures.join("\n")
     );
     assert!(compared > 80, "only {compared} services compared");
+    assert!(backing > 10, "only {backing} backing services compared");
 }
